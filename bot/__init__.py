@@ -1,0 +1,1 @@
+"""The Slack edge: parse → authorize → enqueue → ack. No slow I/O here."""

@@ -1,0 +1,22 @@
+"""What listeners may touch: the queue, the in-memory team directory, a focus lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from remedy import memory
+from remedy.queue import JobQueue
+from remedy.services import Services
+from remedy.team import Directory
+
+
+@dataclass
+class BotDeps:
+    queue: JobQueue
+    team: Directory
+    focus: Callable[[str], str | None]
+
+    @classmethod
+    def from_services(cls, svc: Services) -> BotDeps:
+        return cls(queue=svc.queue, team=svc.team, focus=lambda user: memory.get_focus(svc.db, user))

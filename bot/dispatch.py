@@ -1,0 +1,75 @@
+"""One path for every way a command arrives (slash command, button, console).
+
+parse → authorize → enqueue → answer. Enqueue happens before the answer, so if Redis is
+down the user is told at once and nothing is half-done.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from remedy.commands import CATALOG, Command, Help, Role, parse
+from remedy.commands.help import usage_line
+from remedy.queue import Origin, QueueUnavailable
+from remedy.slack import blocks
+from remedy.slack.mrkdwn import escape
+from bot.deps import BotDeps
+
+log = logging.getLogger("remedy.bot")
+
+QUEUE_DOWN = ("⚠️ I can't reach my job queue (Redis) right now, so I did nothing. "
+              "Try again in a minute; if it keeps happening, ask an admin to run `remedy doctor`.")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    job_id: str | None = None
+
+
+def _parse(deps: BotDeps, text: str, user: str) -> Command | Help:
+    parsed = parse(text)
+    if isinstance(parsed, Help) and parsed.needs_focus:
+        # Only now pay for the focus lookup: most commands name their ticket.
+        parsed = parse(text, focus=deps.focus(user))
+    return parsed
+
+
+def _forbidden(cmd: Command, role: Role) -> Reply:
+    need = cmd.needs().name.lower()
+    text = (f"🔒 `{cmd.name}` needs the *{need}* role; you are a *{role.name.lower()}*. "
+            "A lead can add you to the team directory (team.yml).")
+    return Reply(text, [blocks.section(text)])
+
+
+def _not_yet(cmd: Command) -> Reply:
+    text = (f"🚧 `{cmd.name}` is understood but not available yet in this version of remedy. "
+            f"It will work as: {usage_line(CATALOG[cmd.name])}")
+    return Reply(text, [blocks.section(text)])
+
+
+def handle(deps: BotDeps, text: str, origin: Origin) -> Reply:
+    """Turn one command text into an answer for Slack, enqueueing its job if it has one."""
+    parsed = _parse(deps, text, origin.user_id)
+    if isinstance(parsed, Help):
+        return Reply(parsed.text, parsed.blocks())
+    role = Role.from_name(deps.team.role_of(origin.user_id))
+    if role < parsed.needs():
+        return _forbidden(parsed, role)
+    func = parsed.job()
+    if func is None:
+        return _not_yet(parsed)
+    try:
+        job = deps.queue.enqueue(func, parsed.args(), origin, description=parsed.text())
+    except QueueUnavailable as exc:
+        log.error("enqueue of %r for %s failed: %s", parsed.text(), origin.user_id, exc)
+        return Reply(QUEUE_DOWN, [blocks.section(QUEUE_DOWN)])
+    line = f"⏳ {parsed.describe()}… (job `{job.id}`)"
+    return Reply(line, [blocks.section(line)], job.id)
+
+
+def safe_text(text: str) -> str:
+    return escape(text)

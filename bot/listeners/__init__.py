@@ -1,0 +1,1 @@
+"""Listeners, one module per kind of Slack request."""

@@ -1,0 +1,253 @@
+"""The one table of `/remedy` commands: names, usage, help text, role needed, ack text.
+
+Everything user-facing about a command (help, usage in error messages, the role check, the ⏳ line)
+is read from here, so adding a command means one row here plus its typed class and parser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from types import MappingProxyType
+from typing import Literal
+
+KeyRule = Literal["none", "optional", "required"]
+
+AREAS: tuple[str, ...] = ("Ticket", "Memory", "Team", "Bulk", "Insight", "Session", "Jamf", "Updates", "Ops")
+
+# Command name → dotted job path. A command that parses but is missing here is "not available yet";
+# later issues add rows as their jobs land.
+AVAILABLE_JOBS: dict[str, str] = {
+    "work": "workers.tickets.work",
+    "my focus": "workers.tickets.my_focus",
+    "jobs": "workers.ops.list_jobs",
+    "doctor": "workers.ops.doctor",
+    "retry": "workers.ops.retry",
+}
+
+
+class Role(IntEnum):
+    """Ordered so that `user_role >= command.needs()` is the whole authorization check."""
+
+    VIEWER = 0
+    ENGINEER = 1
+    LEAD = 2
+    ADMIN = 3
+
+    @classmethod
+    def from_name(cls, name: str) -> Role:
+        """`Role.from_name("lead")` → `Role.LEAD`; raises ValueError for an unknown name."""
+        try:
+            return cls[name.strip().upper()]
+        except KeyError:
+            known = [role.name.lower() for role in cls]
+            raise ValueError(f"unknown role {name!r}; expected one of {known}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One row of the table.
+
+    `doing` is the ⏳ ack line for commands without extra fields; `{key}` is the ticket key.
+    `key` says whether the command takes a ticket key and whether the focus ticket may stand in.
+    """
+
+    name: str
+    area: str
+    usage: str
+    summary: str
+    examples: tuple[str, ...]
+    role: Role
+    key: KeyRule = "none"
+    doing: str = ""
+    aliases: tuple[str, ...] = ()
+    details: str = ""
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    @property
+    def keyed_example(self) -> str:
+        """An example that names a ticket, for "which ticket?" answers."""
+        for example in self.examples:
+            if "CPE-" in example:
+                return example
+        return f"{self.name} CPE-3222"
+
+
+V, E, L = Role.VIEWER, Role.ENGINEER, Role.LEAD
+
+_PHASES = "To Do, Investigation, Plan, Build & Test, Pilot, Rollout, Verify, Done"
+_SCOPE = (
+    "Scope: nothing (your focus epic, else your active tickets), `epic [KEY]`, `KEY KEY …` "
+    'or `jql "…"` (passed to Jira as is).'
+)
+
+_ROWS: tuple[CommandSpec, ...] = (
+    # Ticket
+    CommandSpec("work", "Ticket", "work KEY", "Open a ticket and make it your focus",
+                ("work CPE-3222",), V, "required", "Opening {key}"),
+    CommandSpec("analyze", "Ticket", "analyze [KEY]", "AI analysis: risks, plan, next steps",
+                ("analyze", "analyze CPE-3222"), V, "optional", "Analyzing {key}", ("analyse",)),
+    CommandSpec("draft comment", "Ticket", "draft comment [KEY]", "Draft a status comment for you to review",
+                ("draft comment", "draft comment CPE-3222"), V, "optional", "Drafting a comment for {key}"),
+    CommandSpec("post comment", "Ticket", "post comment [KEY]", "Post your latest draft comment to Jira",
+                ("post comment", "post comment CPE-3222"), E, "optional",
+                "Posting the draft comment to {key}"),
+    CommandSpec("comment", "Ticket", 'comment [KEY] "text"', "Post your own comment to Jira",
+                ('comment "Pilot group looks healthy"', 'comment CPE-3222 "Vendor confirmed the fix"'),
+                E, "optional"),
+    CommandSpec("move", "Ticket", "move [KEY] to <phase>", "Move the ticket to another remediation phase",
+                ("move to investigation", "move CPE-3222 to Pilot"), E, "optional",
+                details=f"Phases: {_PHASES}."),
+    CommandSpec("assign", "Ticket", "assign [KEY] to <person>", "Assign the ticket to a teammate",
+                ("assign to john", "assign CPE-3222 to john.smith"), E, "optional",
+                details="A person is a mention, @handle, handle, email or a quoted full name."),
+    CommandSpec("priority", "Ticket", "priority [KEY] P1..P4 [because <reason>]",
+                "Override the computed priority, with a reason (audited)",
+                ("priority P1 because CVE 8.8", "priority CPE-3222 P2"), E, "optional"),
+    CommandSpec("add blocker", "Ticket", "add blocker [KEY] BLOCKER", "Record that ticket BLOCKER blocks KEY",
+                ("add blocker CPE-3301", "add blocker CPE-3222 CPE-3301"), E, "optional",
+                details="`add blocker CPE-3301 to CPE-3222` works too."),
+    CommandSpec("watch", "Ticket", "watch [KEY]", "Get notified when the ticket changes",
+                ("watch", "watch CPE-3222"), E, "optional", "Watching {key}"),
+    # Memory
+    CommandSpec("resume", "Memory", "resume", "Pick up where you left off", ("resume",), V,
+                doing="Resuming where you left off"),
+    CommandSpec("progress", "Memory", "progress [today|week]", "What you got done",
+                ("progress", "progress week"), V),
+    CommandSpec("blocked", "Memory", "blocked", "Your tickets that are waiting on something", ("blocked",), V,
+                doing="Looking for blocked tickets"),
+    CommandSpec("my focus", "Memory", "my focus", "Show your focus ticket", ("my focus",), V,
+                doing="Looking up your focus ticket", aliases=("focus",)),
+    # Team
+    CommandSpec("escalate", "Team", "escalate [KEY] [to] <person> [reason…]",
+                "Escalate to a person: notifies them and updates the ticket",
+                ("escalate CPE-3222 sarah", "escalate to sarah", "escalate CPE-3222 to sarah pilot failing"),
+                E, "optional"),
+    CommandSpec("delegate", "Team", "delegate [KEY] to <person|group>",
+                "Hand the ticket to a person or group and add them as watchers",
+                ("delegate to dev-team", "delegate CPE-3222 to john"), E, "optional"),
+    CommandSpec("schedule discussion", "Team", "schedule discussion [KEY] <when> with <people…>",
+                "Set up a meeting about the ticket",
+                ("schedule discussion tomorrow 15:00 with sarah john",
+                 "schedule discussion CPE-3222 mon 10:00 with sarah"), E, "optional",
+                aliases=("schedule", "schedule meeting"),
+                details="When: `today 9:30`, `tomorrow 15:00`, `mon 10:00`, `2026-12-01 14:00`, `3pm`."),
+    CommandSpec("sync", "Team", "sync [#channel]", "Post your current status to a team channel",
+                ("sync", "sync #mac-remediation"), E, details="Without a channel, the team channel is used."),
+    # Bulk
+    CommandSpec("focus epic", "Bulk", "focus epic KEY", "Work on all stories of an epic",
+                ("focus epic CPE-123",), E, "required", "Focusing on epic {key}", ("focus on epic",)),
+    CommandSpec("batch comment", "Bulk", 'batch comment "text" [on epic | on KEY KEY… | on jql "…"]',
+                "Post the same comment on many tickets",
+                ('batch comment "Weekly security update"',
+                 'batch comment "Pilot starts Monday" on CPE-3222 CPE-3301'), E, details=_SCOPE),
+    CommandSpec("close all resolved", "Bulk", "close all resolved [scope]",
+                "Close tickets whose work is done",
+                ("close all resolved", "close all resolved in epic CPE-123"), E,
+                aliases=("close resolved",), details=_SCOPE),
+    CommandSpec("compliance report", "Bulk", "compliance report [scope]", "Compliance metrics across tickets",
+                ("compliance report", "compliance report on CPE-3222 CPE-3301"), V, details=_SCOPE),
+    # Insight
+    CommandSpec("risks", "Insight", "risks", "SLA breaches, blockers and overdue dependencies", ("risks",), V,
+                doing="Checking for risks"),
+    CommandSpec("team impact", "Insight", "team impact", "Tickets that affect other people or teams",
+                ("team impact",), V, doing="Checking team impact"),
+    CommandSpec("compliance gaps", "Insight", "compliance gaps",
+                "Remediations behind their compliance target",
+                ("compliance gaps",), V, doing="Looking for compliance gaps"),
+    CommandSpec("audit trail", "Insight", "audit trail [KEY|all] [since <when>]",
+                "Who did what and when (hash-chained)",
+                ("audit trail", "audit trail CPE-3222 since 2026-11-01", "audit trail all since mon"), V,
+                "optional"),
+    # Session
+    CommandSpec("start session", "Session", "start session <duration>", "Plan a focused work session",
+                ("start session 2h", "start session 1h30m"), E, details="Duration: `2h`, `90m`, `1h30m`."),
+    CommandSpec("status", "Session", "status", "Progress of your work session", ("status",), V,
+                doing="Checking your session", aliases=("session status",)),
+    CommandSpec("next", "Session", "next", "Suggest the next best action", ("next",), V,
+                doing="Picking your next action"),
+    CommandSpec("complete session", "Session", "complete session",
+                "End the session and draft stakeholder updates",
+                ("complete session",), E, doing="Wrapping up your session",
+                aliases=("end session", "stop session", "finish session")),
+    # Jamf
+    CommandSpec("create jamf policy", "Jamf", "create jamf policy [KEY]",
+                "Generate the Jamf policy from the ticket",
+                ("create jamf policy CPE-3222",), E, "optional", "Creating the Jamf policy for {key}",
+                ("create policy",)),
+    CommandSpec("deploy pilot", "Jamf", "deploy pilot [KEY]", "Deploy to the pilot ring",
+                ("deploy pilot CPE-3222",), E, "optional", "Deploying {key} to the pilot ring",
+                ("deploy to pilot",)),
+    CommandSpec("rollout next", "Jamf", "rollout next [KEY]",
+                "Propose the next ring (lead approves go/no-go)",
+                ("rollout next CPE-3222",), L, "optional", "Preparing the next ring for {key}",
+                ("roll out next",)),
+    CommandSpec("compliance", "Jamf", "compliance [KEY]", "Device compliance for the ticket's app",
+                ("compliance CPE-3222", "check compliance CPE-3222"), V, "optional",
+                "Checking compliance for {key}", ("check compliance",)),
+    CommandSpec("exceptions", "Jamf", "exceptions [KEY]", "Devices that need a manual fix",
+                ("exceptions CPE-3222",), V, "optional", "Listing exceptions for {key}"),
+    CommandSpec("validate rollback", "Jamf", "validate rollback [KEY]", "Test the rollback procedure",
+                ("validate rollback CPE-3222",), E, "optional", "Validating the rollback for {key}"),
+    CommandSpec("rollback status", "Jamf", "rollback status [KEY]", "Is a rollback ready if needed?",
+                ("rollback status", "rollback status CPE-3222"), V, "optional",
+                "Checking rollback readiness for {key}"),
+    CommandSpec("audit report", "Jamf", "audit report [KEY]", "Compliance documentation for auditors",
+                ("audit report CPE-3222",), V, "optional", "Building the audit report for {key}"),
+    CommandSpec("validate package", "Jamf", "validate package [KEY] [file.pkg | package name]",
+                "Check the package: signature, bundle id, version",
+                ("validate package CPE-3222", "validate package CPE-3222 GoogleChrome-120.pkg"),
+                E, "optional"),
+    # Updates
+    CommandSpec("daily update", "Updates", "daily update [KEY] [--no-jira]",
+                "Write today's update (posted to Jira unless --no-jira)",
+                ("daily update CPE-3222", "daily update --no-jira"), E, "optional"),
+    CommandSpec("daily updates", "Updates", "daily updates", "Daily updates for all your active tickets",
+                ("daily updates",), E, doing="Writing daily updates for your active tickets"),
+    CommandSpec("digest here", "Updates", "digest here HH:MM <timezone> [weekdays|daily]",
+                "Post the team digest in this channel", ("digest here 09:00 Europe/Berlin",), E,
+                details="Timezone: an IANA name such as `Europe/Berlin` or `America/New_York`. "
+                "Default: weekdays."),
+    CommandSpec("digest off", "Updates", "digest off", "Stop the digest in this channel", ("digest off",), E,
+                doing="Turning the digest off"),
+    CommandSpec("digest show", "Updates", "digest show", "Show this channel's digest schedule",
+                ("digest show",), V,
+                doing="Looking up the digest schedule", aliases=("digest", "digest status")),
+    # Ops
+    CommandSpec("help", "Ops", "help [command]", "All commands, or details for one",
+                ("help", "help move"), V),
+    CommandSpec("jobs", "Ops", "jobs", "Your recent jobs and their state", ("jobs",), V,
+                doing="Listing your recent jobs"),
+    CommandSpec("retry", "Ops", "retry JOB_ID", "Run a failed job again", ("retry 7f3a9c2e",), E),
+    CommandSpec("doctor", "Ops", "doctor", "Check connections: Jira, Jamf, Slack, Ollama, queue",
+                ("doctor",), V,
+                doing="Checking remedy's health"),
+)
+
+CATALOG: Mapping[str, CommandSpec] = MappingProxyType({row.name: row for row in _ROWS})
+
+# Every spelling a user may type (name or alias, as a word tuple) → canonical name.
+PHRASES: Mapping[tuple[str, ...], str] = MappingProxyType(
+    {tuple(phrase.split()): row.name for row in _ROWS for phrase in row.phrases}
+)
+LONGEST_PHRASE = max(len(words) for words in PHRASES)
+
+
+def match_phrase(words: list[str]) -> tuple[str, int] | None:
+    """Longest command phrase at the start of `words` (casefolded), as (name, words used)."""
+    for size in range(min(LONGEST_PHRASE, len(words)), 0, -1):
+        name = PHRASES.get(tuple(words[:size]))
+        if name is not None:
+            return name, size
+    return None
+
+
+def by_area() -> dict[str, list[CommandSpec]]:
+    grouped: dict[str, list[CommandSpec]] = {area: [] for area in AREAS}
+    for row in _ROWS:
+        grouped[row.area].append(row)
+    return grouped

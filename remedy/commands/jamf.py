@@ -1,0 +1,222 @@
+"""Jamf commands (policy, rings, compliance), Updates commands (daily updates, digest), Ops commands."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from remedy.commands.args import ArgError, Args, Parser, code, simple
+from remedy.commands.lexer import emit_free
+from remedy.commands.model import Command
+from remedy.commands.ticket import short
+from remedy.commands.timespec import clock_at, resolve_tz, suggest_tz
+from remedy.slack import mrkdwn
+
+Days = Literal["weekdays", "daily"]
+_DAYS: dict[str, Days] = {
+    "weekdays": "weekdays", "weekday": "weekdays", "workdays": "weekdays", "mon-fri": "weekdays",
+    "daily": "daily", "everyday": "daily", "day": "daily", "days": "daily",
+}
+# macOS turns a typed "--" into an em dash, so the flag arrives in several spellings.
+_NO_JIRA = (
+    "--no-jira", "—no-jira", "–no-jira", "-no-jira", "no-jira", "--nojira", "—nojira", "nojira", "--no_jira",
+)
+_TIME_SHAPE = re.compile(r"\d{1,2}(?::\d+)?(?:am|pm)?|\d{3,4}")
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+class CreateJamfPolicy(Command):
+    name: ClassVar[str] = "create jamf policy"
+
+
+class DeployPilot(Command):
+    name: ClassVar[str] = "deploy pilot"
+
+
+class RolloutNext(Command):
+    name: ClassVar[str] = "rollout next"
+
+
+class Compliance(Command):
+    name: ClassVar[str] = "compliance"
+
+
+class Exceptions(Command):
+    name: ClassVar[str] = "exceptions"
+
+
+class ValidateRollback(Command):
+    name: ClassVar[str] = "validate rollback"
+
+
+class RollbackStatus(Command):
+    name: ClassVar[str] = "rollback status"
+
+
+class AuditReport(Command):
+    name: ClassVar[str] = "audit report"
+
+
+class DailyUpdates(Command):
+    name: ClassVar[str] = "daily updates"
+
+
+class DigestOff(Command):
+    name: ClassVar[str] = "digest off"
+
+
+class DigestShow(Command):
+    name: ClassVar[str] = "digest show"
+
+
+class Jobs(Command):
+    name: ClassVar[str] = "jobs"
+
+
+class Doctor(Command):
+    name: ClassVar[str] = "doctor"
+
+
+class ValidatePackage(Command):
+    """`package` is a file name (`GoogleChrome-120.pkg`) or package name; None = the ticket's package."""
+
+    name: ClassVar[str] = "validate package"
+    package: str | None = None
+
+    def describe(self) -> str:
+        what = f" {short(self.package)}" if self.package else ""
+        return f"Validating the package{what} for {self.key}"
+
+    def text(self) -> str:
+        what = f" {emit_free(self.package)}" if self.package else ""
+        return f"validate package {self.key}{what}"
+
+
+class DailyUpdate(Command):
+    name: ClassVar[str] = "daily update"
+    no_jira: bool = False
+
+    def describe(self) -> str:
+        where = " (not posting to Jira)" if self.no_jira else ""
+        return f"Writing the daily update for {self.key}{where}"
+
+    def text(self) -> str:
+        return f"daily update {self.key}" + (" --no-jira" if self.no_jira else "")
+
+
+class DigestHere(Command):
+    """Post the digest in the channel the command came from; `time` is "HH:MM" in `tz`."""
+
+    name: ClassVar[str] = "digest here"
+    time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    tz: str
+    days: Days = "weekdays"
+
+    def describe(self) -> str:
+        when = "on weekdays" if self.days == "weekdays" else "every day"
+        return f"Scheduling the digest here at {self.time} {mrkdwn.escape(self.tz)} {when}"
+
+    def text(self) -> str:
+        return f"digest here {self.time} {self.tz} {self.days}"
+
+
+class Retry(Command):
+    name: ClassVar[str] = "retry"
+    job_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,128}$")
+
+    def describe(self) -> str:
+        return f"Retrying job {self.job_id}"
+
+    def text(self) -> str:
+        return f"retry {self.job_id}"
+
+
+def _validate_package(args: Args) -> Command:
+    explicit = args.key()
+    package = args.free_text() or None
+    key, from_focus = args.resolve(explicit)
+    return ValidatePackage(key=key, key_from_focus=from_focus, package=package)
+
+
+def _daily_update(args: Args) -> Command:
+    no_jira = args.take_flag(*_NO_JIRA)
+    explicit = args.key()
+    args.end()
+    key, from_focus = args.resolve(explicit)
+    return DailyUpdate(key=key, key_from_focus=from_focus, no_jira=no_jira)
+
+
+def _digest_here(args: Args) -> Command:
+    time: str | None = None
+    days: Days = "weekdays"
+    zone: str | None = None
+    while not args.done():
+        word = args.word()
+        found = clock_at(args.tokens, args.i) if time is None else None
+        if found is not None:
+            time, used = found
+            args.i += used
+            continue
+        token = args.take()
+        if time is None and _TIME_SHAPE.fullmatch(word):
+            raise ArgError(f"{code(token.value)} is not a time of day; use `HH:MM` (24h) or `9am`.")
+        if word in _DAYS:
+            days = _DAYS[word]
+        elif word in ("at", "in", "on", "every", "tz"):
+            continue
+        elif zone is None:
+            zone = token.value
+        else:
+            raise ArgError(f"I didn't expect {code(token.value)} here.")
+    if time is None:
+        raise ArgError("At what time? Add it as `HH:MM`, e.g. `digest here 09:00 Europe/Berlin`.")
+    return DigestHere(time=time, tz=_timezone(zone), days=days)
+
+
+def _timezone(typed: str | None) -> str:
+    if typed is None:
+        raise ArgError("Which timezone? Add an IANA name such as `Europe/Berlin` or `America/New_York`.")
+    zone = resolve_tz(typed)
+    if zone is not None:
+        return zone
+    guess = suggest_tz(typed)
+    hint = " Use an IANA name such as `Europe/Berlin`."
+    if guess:
+        hint = f" Did you mean {mrkdwn.inline_code(guess)}?"
+    raise ArgError(f"I don't know the timezone {code(typed)}.{hint}", suggestion=guess)
+
+
+def _retry(args: Args) -> Command:
+    if args.word() == "job" and args.peek(1) is not None:
+        args.take()
+    token = args.peek()
+    if token is None:
+        raise ArgError("Which job? Add its id from `jobs`, e.g. `retry 7f3a9c2e`.")
+    if token.kind != "word" or not _JOB_ID.fullmatch(token.value):
+        raise ArgError(f"{code(token.value)} is not a job id; ids are letters, digits, `-` and `_`.")
+    args.take()
+    args.end()
+    return Retry(job_id=token.value)
+
+
+PARSERS: dict[str, Parser] = {
+    "create jamf policy": simple(CreateJamfPolicy),
+    "deploy pilot": simple(DeployPilot),
+    "rollout next": simple(RolloutNext),
+    "compliance": simple(Compliance),
+    "exceptions": simple(Exceptions),
+    "validate rollback": simple(ValidateRollback),
+    "rollback status": simple(RollbackStatus),
+    "audit report": simple(AuditReport),
+    "validate package": _validate_package,
+    "daily update": _daily_update,
+    "daily updates": simple(DailyUpdates),
+    "digest here": _digest_here,
+    "digest off": simple(DigestOff),
+    "digest show": simple(DigestShow),
+    "jobs": simple(Jobs),
+    "doctor": simple(Doctor),
+    "retry": _retry,
+}

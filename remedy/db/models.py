@@ -1,0 +1,78 @@
+"""Typed SQLAlchemy 2.0 models: what remedy remembers between commands and restarts.
+
+Every change to these tables comes with an Alembic migration in ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class UserState(Base):
+    """One Slack user: the ticket they focus on and when we last heard from them."""
+
+    __tablename__ = "user_state"
+
+    slack_user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    focus_key: Mapped[str | None] = mapped_column(String(32))
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Action(Base):
+    """One side effect, keyed so that a retried job finds it instead of doing it again."""
+
+    __tablename__ = "action"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    # pending → done | failed; a pending row that outlives its job means "maybe done": check first.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained: each row stores the previous row's hash (see remedy.audit)."""
+
+    __tablename__ = "audit_event"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SlackThread(Base):
+    """The home thread of a ticket in a channel: every result for that ticket is a reply to it."""
+
+    __tablename__ = "slack_thread"
+    __table_args__ = (UniqueConstraint("channel_id", "ticket_key", name="uq_slack_thread_channel_ticket"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ticket_key: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,35 @@
+"""Jira Cloud (REST v3, ADF) client: ``JiraClient``, typed models and one error family."""
+
+from remedy.jira.adf import adf_to_text, text_to_adf
+from remedy.jira.client import ISSUE_FIELDS, JiraClient, RetryPolicy, no_retry, normalize_issue_key
+from remedy.jira.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraForbidden,
+    JiraInvalid,
+    JiraNotFound,
+    JiraRateLimited,
+    JiraUnavailable,
+)
+from remedy.jira.models import Comment, Issue, IssueLink, JiraUser
+
+__all__ = [
+    "ISSUE_FIELDS",
+    "Comment",
+    "Issue",
+    "IssueLink",
+    "JiraAuthError",
+    "JiraClient",
+    "JiraError",
+    "JiraForbidden",
+    "JiraInvalid",
+    "JiraNotFound",
+    "JiraRateLimited",
+    "JiraUnavailable",
+    "JiraUser",
+    "RetryPolicy",
+    "adf_to_text",
+    "no_retry",
+    "normalize_issue_key",
+    "text_to_adf",
+]

@@ -1,0 +1,146 @@
+"""Typed views of Jira Cloud v3 resources.
+
+Jira's JSON is deep, optional in odd places and ADF-heavy; these models flatten it into what
+remedy reasons about (status name + category, people, plain-text description and comments,
+link direction). ``from_api`` builders are lenient: a field that was not requested (search with
+a subset of ``fields``) or is null simply takes its empty default.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from remedy.jira.adf import adf_to_text
+
+JsonObject = dict[str, Any]
+
+
+class _Frozen(BaseModel):
+    # Values read from Jira are snapshots; mutating one would silently diverge from Jira.
+    model_config = ConfigDict(frozen=True)
+
+
+class JiraUser(_Frozen):
+    account_id: str
+    display_name: str
+    email: str | None = None
+    active: bool = True
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> JiraUser:
+        return cls(
+            account_id=str(data.get("accountId", "")),
+            display_name=str(data.get("displayName") or data.get("accountId") or "unknown user"),
+            # Privacy settings can hide the email: Jira then omits it or sends "".
+            email=data.get("emailAddress") or None,
+            active=bool(data.get("active", True)),
+        )
+
+
+class Comment(_Frozen):
+    id: str
+    author: str
+    author_account_id: str | None = None
+    created: datetime
+    body_text: str
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> Comment:
+        author = data.get("author") or {}
+        return cls(
+            id=str(data["id"]),
+            author=str(author.get("displayName") or "unknown user"),
+            author_account_id=author.get("accountId"),
+            created=data["created"],
+            body_text=adf_to_text(data.get("body")),
+        )
+
+
+class IssueLink(_Frozen):
+    """One link as seen from the issue that holds it.
+
+    Jira lists a "Blocks" link on the blocker with ``outwardIssue`` (this issue *blocks* other)
+    and on the blocked issue with ``inwardIssue`` (this issue *is blocked by* other); ``phrase``
+    is the matching wording from the link type.
+    """
+
+    type: str
+    direction: Literal["inward", "outward"]
+    other_key: str
+    phrase: str
+    other_summary: str | None = None
+    other_status: str | None = None
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> IssueLink:
+        link_type = data.get("type") or {}
+        direction: Literal["inward", "outward"] = "outward" if "outwardIssue" in data else "inward"
+        other = data.get(f"{direction}Issue") or {}
+        other_fields = other.get("fields") or {}
+        return cls(
+            type=str(link_type.get("name", "")),
+            direction=direction,
+            other_key=str(other.get("key", "")),
+            phrase=str(link_type.get(direction, "")),
+            other_summary=other_fields.get("summary"),
+            other_status=(other_fields.get("status") or {}).get("name"),
+        )
+
+
+class Issue(_Frozen):
+    key: str
+    id: str
+    summary: str
+    status: str
+    status_category: str
+    priority: str | None = None
+    assignee: JiraUser | None = None
+    reporter: JiraUser | None = None
+    issue_type: str
+    labels: list[str] = []
+    created: datetime
+    updated: datetime
+    due_date: date | None = None
+    description_text: str = ""
+    parent_key: str | None = None
+    subtask_keys: list[str] = []
+    links: list[IssueLink] = []
+    comments: list[Comment] = []
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> Issue:
+        fields: JsonObject = data.get("fields") or {}
+        status = fields.get("status") or {}
+        comment_page = fields.get("comment") or {}
+        return cls(
+            key=str(data["key"]),
+            id=str(data["id"]),
+            summary=str(fields.get("summary") or ""),
+            status=str(status.get("name", "")),
+            status_category=str((status.get("statusCategory") or {}).get("key", "")),
+            priority=(fields.get("priority") or {}).get("name"),
+            assignee=_user_or_none(fields.get("assignee")),
+            reporter=_user_or_none(fields.get("reporter")),
+            issue_type=str((fields.get("issuetype") or {}).get("name", "")),
+            labels=list(fields.get("labels") or []),
+            created=fields["created"],
+            updated=fields["updated"],
+            due_date=fields.get("duedate"),
+            description_text=adf_to_text(fields.get("description")),
+            parent_key=(fields.get("parent") or {}).get("key"),
+            subtask_keys=[str(sub["key"]) for sub in fields.get("subtasks") or []],
+            links=[IssueLink.from_api(link) for link in fields.get("issuelinks") or []],
+            comments=[Comment.from_api(c) for c in comment_page.get("comments") or []],
+        )
+
+    @property
+    def is_done(self) -> bool:
+        return self.status_category == "done"
+
+
+def _user_or_none(data: JsonObject | None) -> JiraUser | None:
+    # Unassigned issues carry ``"assignee": null``.
+    return JiraUser.from_api(data) if data else None

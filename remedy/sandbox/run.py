@@ -1,0 +1,75 @@
+"""Start every simulator together; `remedy sandbox` runs them over HTTP in one process, so that
+`serve`, `worker` and `cron` started as separate processes share one sandbox state."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from remedy.config import Settings, load_settings
+from remedy.sandbox.jira import JiraState
+from remedy.sandbox.jira import create_app as jira_app
+from remedy.sandbox.server import RunningSim, start
+from remedy.sandbox.slack import SlackState
+from remedy.sandbox.slack import create_app as slack_app
+
+BOT_TOKEN = "xoxb-sandbox-token"
+JIRA_EMAIL = "remedy@example.com"
+JIRA_TOKEN = "sandbox-jira-token"
+HOME_CHANNEL = "C0CPETEAM"
+
+
+@dataclass
+class Sandbox:
+    """Every simulator, each on its own 127.0.0.1 port."""
+
+    slack: RunningSim
+    jira: RunningSim
+
+    @classmethod
+    def start(cls, port: int = 0) -> Sandbox:
+        slack_state = SlackState.seeded(bot_token=BOT_TOKEN)
+        slack = start(slack_app(slack_state), slack_state, port=port)
+        slack_state.base_url = slack.url
+        jira_state = JiraState.seeded(email=JIRA_EMAIL, api_token=JIRA_TOKEN)
+        jira = start(jira_app(jira_state), jira_state, port=port + 1 if port else 0)
+        return cls(slack=slack, jira=jira)
+
+    @property
+    def slack_state(self) -> SlackState:
+        state: SlackState = self.slack.state
+        return state
+
+    @property
+    def jira_state(self) -> JiraState:
+        state: JiraState = self.jira.state
+        return state
+
+    def env(self, signing_secret: str) -> dict[str, str]:
+        """The settings a process needs to talk to this sandbox."""
+        return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": signing_secret,
+                "SLACK_API_URL": self.slack.url + "/api/", "JIRA_URL": self.jira.url,
+                "JIRA_EMAIL": JIRA_EMAIL, "JIRA_API_TOKEN": JIRA_TOKEN,
+                "REMEDY_HOME_CHANNEL": HOME_CHANNEL}
+
+    def settings(self, database_url: str, signing_secret: str, **extra: Any) -> Settings:
+        return load_settings(**self.env(signing_secret), DATABASE_URL=database_url, **extra)
+
+    def stop(self) -> None:
+        self.slack.stop()
+        self.jira.stop()
+
+
+def run_sandbox(port: int = 0, stop: threading.Event | None = None) -> None:
+    sandbox = Sandbox.start(port)
+    print("remedy sandbox is running. Export these in the shells of serve / worker / cron:\n")
+    for name, value in sandbox.env(secrets.token_hex(16)).items():
+        print(f"export {name}={value}")
+    print(f"\nSlack simulator: {sandbox.slack.url}   Jira simulator: {sandbox.jira.url}   (Ctrl-C to stop)",
+          flush=True)
+    try:
+        (stop or threading.Event()).wait()
+    finally:
+        sandbox.stop()

@@ -1,0 +1,57 @@
+"""Serve a simulator's WSGI app on 127.0.0.1 (port 0 by default) in a background thread.
+
+Simulators are plain WSGI apps so that the same app can be reached two ways: over a real
+socket (slack_sdk and subprocesses need a URL) or in-process through ``httpx.WSGITransport``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+
+@dataclass
+class RunningSim:
+    """A simulator served over HTTP: ``url`` is its base URL, ``state`` the object behind it."""
+
+    url: str
+    state: Any
+    app: WSGIApplication
+    _server: BaseWSGIServer = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def start(app: WSGIApplication, state: Any = None, host: str = "127.0.0.1", port: int = 0) -> RunningSim:
+    """Start ``app`` in a daemon thread; the caller must ``stop()`` it (or use :func:`serve`)."""
+    server = make_server(host, port, app, threaded=True)
+    server.daemon_threads = True  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    url = f"http://{host}:{server.server_port}"
+    return RunningSim(url=url, state=state, app=app, _server=server, _thread=thread)
+
+
+@contextmanager
+def serve(app: WSGIApplication, state: Any = None, port: int = 0) -> Iterator[RunningSim]:
+    sim = start(app, state, port=port)
+    try:
+        yield sim
+    finally:
+        sim.stop()

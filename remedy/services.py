@@ -1,0 +1,89 @@
+"""Everything a process talks to, built once from settings.
+
+RQ job functions only receive JSON arguments, so workers find their clients here
+(:func:`get_services`). The embedded demo and the tests install their own with
+:func:`set_services`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from slack_sdk import WebClient
+
+from remedy.audit import AuditWriter
+from remedy.config import Settings, get_settings
+from remedy.db.session import Database
+from remedy.jira.client import JiraClient
+from remedy.queue import JobQueue, connect
+from remedy.slack.client import web_client
+from remedy.slack.poster import Poster
+from remedy.team import Directory, load_directory
+from remedy.workflow import WorkflowTemplate, load_workflow
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: redis.Redis
+    team: Directory
+    workflow: WorkflowTemplate
+
+    @classmethod
+    def from_settings(cls, settings: Settings, connection: redis.Redis | None = None) -> Services:
+        return cls(settings=settings, db=Database(settings.DATABASE_URL),
+                   redis=connection if connection is not None else connect(settings.REDIS_URL),
+                   team=load_directory(settings.REMEDY_CONFIG_DIR),
+                   workflow=load_workflow(settings.REMEDY_CONFIG_DIR))
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        return JobQueue(self.redis, self.settings.REMEDY_QUEUE,
+                        retry_delays=self.settings.REMEDY_RETRY_DELAYS)
+
+    @cached_property
+    def slack(self) -> WebClient:
+        return web_client(self.settings.secret("SLACK_BOT_TOKEN"), self.settings.SLACK_API_URL,
+                          self.settings.REMEDY_HTTP_TIMEOUT)
+
+    @cached_property
+    def poster(self) -> Poster:
+        return Poster(self.slack, self.db, self.settings.REMEDY_HTTP_TIMEOUT)
+
+    @cached_property
+    def audit(self) -> AuditWriter:
+        return AuditWriter(self.db)
+
+    @cached_property
+    def jira(self) -> JiraClient:
+        s = self.settings
+        s.require("JIRA_URL", "JIRA_EMAIL", "JIRA_API_TOKEN")
+        assert s.JIRA_URL and s.JIRA_EMAIL
+        return JiraClient(s.JIRA_URL, s.JIRA_EMAIL, s.secret("JIRA_API_TOKEN"), timeout=s.REMEDY_HTTP_TIMEOUT)
+
+    def close(self) -> None:
+        if "jira" in self.__dict__:
+            self.jira.close()
+        self.db.dispose()
+
+
+_lock = threading.Lock()
+_current: Services | None = None
+
+
+def get_services() -> Services:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Services.from_settings(get_settings())
+        return _current
+
+
+def set_services(services: Services | None) -> None:
+    global _current
+    with _lock:
+        _current = services

@@ -1,0 +1,1 @@
+"""Slack side of the core: posting into home threads, Block Kit builders, mrkdwn safety."""

@@ -1,0 +1,88 @@
+"""Block Kit builders. Every piece of outside text (Jira, users, LLM) goes through ``escape``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from remedy.slack.mrkdwn import BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX
+from remedy.slack.mrkdwn import escape as esc
+from remedy.slack.mrkdwn import truncate
+
+Block = dict[str, Any]
+CMD_ACTION_PREFIX = "remedy_cmd"
+RETRY_ACTION = "remedy_retry"
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}]}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_TEXT_MAX)}}
+
+
+def fields(pairs: Sequence[tuple[str, str]]) -> Block:
+    # Slack allows 10 fields of 2000 chars each.
+    return {"type": "section", "fields": [
+        {"type": "mrkdwn", "text": truncate(f"*{label}*\n{value}", 2000)} for label, value in pairs[:10]]}
+
+
+def button_value(action: str, ticket: str | None, ref: str = "") -> str:
+    """The compact value a button carries: ``{action, ticket, ref}`` (re-checked when pressed)."""
+    value = json.dumps({"action": action, "ticket": ticket, "ref": ref}, separators=(",", ":"))
+    if len(value) > BUTTON_VALUE_MAX:
+        raise ValueError("button value too long")
+    return value
+
+
+def command_button(label: str, action: str, ticket: str | None, ref: str = "",
+                   style: str | None = None) -> Block:
+    btn: Block = {"type": "button", "text": {"type": "plain_text", "text": truncate(label, BUTTON_TEXT_MAX)},
+                  "action_id": f"{CMD_ACTION_PREFIX}:{action}"[:255], "value": button_value(action, ticket, ref)}
+    if style:
+        btn["style"] = style
+    return btn
+
+
+def link_button(label: str, url: str) -> Block:
+    return {"type": "button", "text": {"type": "plain_text", "text": truncate(label, BUTTON_TEXT_MAX)},
+            "action_id": "remedy_link", "url": url}
+
+
+def actions(elements: list[Block]) -> Block:
+    return {"type": "actions", "elements": elements[:25]}
+
+
+def retry_button(job_id: str) -> Block:
+    return {"type": "button", "text": {"type": "plain_text", "text": "Retry"},
+            "action_id": RETRY_ACTION, "value": button_value("retry", None, job_id), "style": "primary"}
+
+
+def progress(text: str) -> tuple[str, list[Block]]:
+    line = f"⏳ {text}"
+    return line, [section(line)]
+
+
+def done(text: str) -> tuple[str, list[Block]]:
+    line = f"✅ {text}"
+    return line, [section(line)]
+
+
+def failed(reason: str, job_id: str | None = None) -> tuple[str, list[Block]]:
+    """❌ with a one-line reason, and a Retry button when the job can be run again."""
+    line = f"❌ {reason}"
+    blocks: list[Block] = [section(line)]
+    if job_id:
+        blocks.append(actions([retry_button(job_id)]))
+    return line, blocks
+
+
+def plain(text: str) -> str:
+    """Escape outside text for mrkdwn (re-exported so callers need one import)."""
+    return esc(text)

@@ -1,0 +1,207 @@
+"""Post results where people look: one home thread per ticket per channel, replies under it.
+
+* The parent message of a ticket's thread carries a one-line status that is edited in place.
+* Every reply carries an idempotency key in its message metadata, so a retried job that
+  crashed right after posting finds its reply instead of posting it twice.
+* The "⏳" answer a user got when Slack acked is edited through the response_url.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from remedy.db.models import Action, SlackThread
+from remedy.db.session import Database
+from remedy.slack.client import webhook_client
+from remedy.slack.mrkdwn import MESSAGE_TEXT_MAX, truncate
+
+METADATA_EVENT = "remedy_result"
+# Errors that mean "Slack will never accept this": tell the user instead of retrying.
+PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks",
+                    "msg_too_long", "no_text", "restricted_action", "invalid_auth", "account_inactive"}
+THREAD_CLAIM_WAIT = 5.0
+
+
+class SlackPostError(Exception):
+    """Slack refused a post for good (``error`` is Slack's code)."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+    thread_ts: str | None = None
+    reused: bool = False
+
+
+class Poster:
+    def __init__(self, client: WebClient, db: Database, timeout: float = 10.0) -> None:
+        self.client = client
+        self.db = db
+        self.timeout = timeout
+
+    # -- the ⏳ message -------------------------------------------------------------------
+    def respond(self, response_url: str | None, text: str, blocks: list[dict[str, Any]] | None = None,
+                replace: bool = True) -> None:
+        """Edit (or add to) the ephemeral answer the user got when the command was acked."""
+        if not response_url:
+            return
+        webhook_client(response_url, self.timeout).send(
+            text=truncate(text, MESSAGE_TEXT_MAX), blocks=blocks, replace_original=replace,
+            response_type="ephemeral")
+
+    # -- the home thread --------------------------------------------------------------------
+    def home_thread(self, channel: str, ticket: str, status_line: str) -> str:
+        """The ts of the ticket's thread parent in ``channel``, created or re-titled."""
+        row = self._thread_row(channel, ticket)
+        if row is not None and row.ts:
+            if self._update_status(channel, row.ts, status_line):
+                return row.ts
+            self._forget_thread(channel, ticket)  # parent deleted in Slack: start a new thread
+        return self._create_thread(channel, ticket, status_line)
+
+    def _thread_row(self, channel: str, ticket: str) -> SlackThread | None:
+        with self.db.session() as s:
+            return s.scalar(select(SlackThread).where(SlackThread.channel_id == channel,
+                                                      SlackThread.ticket_key == ticket))
+
+    def _update_status(self, channel: str, ts: str, status_line: str) -> bool:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=status_line,
+                                    blocks=_status_blocks(status_line))
+            return True
+        except SlackApiError as exc:
+            if exc.response.get("error") == "message_not_found":
+                return False
+            raise _as_post_error(exc) from exc
+
+    def _forget_thread(self, channel: str, ticket: str) -> None:
+        with self.db.session() as s:
+            row = s.scalar(select(SlackThread).where(SlackThread.channel_id == channel,
+                                                     SlackThread.ticket_key == ticket))
+            if row is not None:
+                s.delete(row)
+
+    def _create_thread(self, channel: str, ticket: str, status_line: str) -> str:
+        # Claim the (channel, ticket) row first so that two jobs never create two parents.
+        try:
+            with self.db.session() as s:
+                s.add(SlackThread(channel_id=channel, ticket_key=ticket, ts=""))
+        except IntegrityError:
+            return self._wait_for_thread(channel, ticket, status_line)
+        try:
+            resp = self.client.chat_postMessage(channel=channel, text=status_line,
+                                                blocks=_status_blocks(status_line))
+        except SlackApiError as exc:
+            self._forget_thread(channel, ticket)
+            raise _as_post_error(exc) from exc
+        ts = str(resp["ts"])
+        with self.db.session() as s:
+            row = s.scalar(select(SlackThread).where(SlackThread.channel_id == channel,
+                                                     SlackThread.ticket_key == ticket))
+            if row is not None:
+                row.ts = ts
+        return ts
+
+    def _wait_for_thread(self, channel: str, ticket: str, status_line: str) -> str:
+        deadline = time.monotonic() + THREAD_CLAIM_WAIT
+        while time.monotonic() < deadline:
+            row = self._thread_row(channel, ticket)
+            if row is None:
+                return self._create_thread(channel, ticket, status_line)
+            if row.ts:
+                return row.ts
+            time.sleep(0.1)
+        # The claimant died between claim and post: take the claim over.
+        self._forget_thread(channel, ticket)
+        return self._create_thread(channel, ticket, status_line)
+
+    # -- replies ----------------------------------------------------------------------------
+    def reply(self, channel: str, ticket: str, status_line: str, text: str,
+              blocks: list[dict[str, Any]] | None, idempotency_key: str) -> Posted:
+        """Post ``blocks`` as a reply in the ticket's home thread, at most once per key."""
+        thread_ts = self.home_thread(channel, ticket, status_line)
+        return self.post_once(channel, text, blocks, idempotency_key, thread_ts=thread_ts)
+
+    def post_once(self, channel: str, text: str, blocks: list[dict[str, Any]] | None,
+                  idempotency_key: str, thread_ts: str | None = None) -> Posted:
+        state, ts = self._claim(idempotency_key, channel)
+        if state == "done" and ts:
+            return Posted(channel, ts, thread_ts, reused=True)
+        found = self._find_posted(channel, thread_ts, idempotency_key) if state == "pending" else None
+        if found is None:
+            try:
+                resp = self.client.chat_postMessage(
+                    channel=channel, text=truncate(text, MESSAGE_TEXT_MAX), blocks=blocks,
+                    thread_ts=thread_ts, metadata={"event_type": METADATA_EVENT,
+                                                   "event_payload": {"key": idempotency_key}})
+            except SlackApiError as exc:
+                raise _as_post_error(exc) from exc
+            found = str(resp["ts"])
+        self._finish(idempotency_key, found)
+        return Posted(channel, found, thread_ts, reused=state == "pending")
+
+    def _claim(self, key: str, channel: str) -> tuple[str, str | None]:
+        """Record intent to post. Returns ("new", None), ("done", ts) or ("pending", None);
+        pending means an earlier run claimed it and may have crashed after posting."""
+        with self.db.session() as s:
+            row = s.scalar(select(Action).where(Action.idempotency_key == key))
+            if row is None:
+                s.add(Action(idempotency_key=key, kind="slack.post", target=channel, status="pending"))
+                return "new", None
+            return ("done", row.external_id) if row.status == "done" else ("pending", None)
+
+    def _find_posted(self, channel: str, thread_ts: str | None, key: str) -> str | None:
+        """Look for a message carrying our key in the thread (or the channel's recent history)."""
+        try:
+            if thread_ts is not None:
+                resp = self.client.conversations_replies(channel=channel, ts=thread_ts,
+                                                         include_all_metadata=True, limit=200)
+            else:
+                resp = self.client.conversations_history(channel=channel, include_all_metadata=True,
+                                                         limit=100)
+        except SlackApiError:
+            return None
+        for msg in resp.get("messages", []):
+            payload = (msg.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return str(msg["ts"])
+        return None
+
+    def _finish(self, key: str, ts: str) -> None:
+        with self.db.session() as s:
+            row = s.scalar(select(Action).where(Action.idempotency_key == key))
+            if row is not None:
+                row.status, row.external_id = "done", ts
+
+    def dm(self, user_id: str, text: str, blocks: list[dict[str, Any]] | None,
+           idempotency_key: str) -> Posted:
+        try:
+            channel = str(self.client.conversations_open(users=user_id)["channel"]["id"])
+        except SlackApiError as exc:
+            raise _as_post_error(exc) from exc
+        return self.post_once(channel, text, blocks, idempotency_key)
+
+
+def _status_blocks(status_line: str) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(status_line, 3000)}}]
+
+
+def _as_post_error(exc: SlackApiError) -> Exception:
+    error = str(exc.response.get("error", "unknown_error"))
+    if error in PERMANENT_ERRORS:
+        hint = " (invite me with `/invite @remedy`)" if error in {"not_in_channel", "channel_not_found"} else ""
+        return SlackPostError(error, f"Slack refused the message: {error}{hint}")
+    return exc
+

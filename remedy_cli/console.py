@@ -1,0 +1,109 @@
+"""`remedy console`: type `/remedy …` lines as a team member; see what Slack would show."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from remedy.config import load_settings
+from remedy.sandbox.slack_state import Message
+from remedy.sandbox.run import Sandbox
+from remedy_cli.embedded import Runtime, Sent
+from remedy_cli.render import message_lines
+
+PROMPT_HINT = "Type /remedy commands (e.g. `/remedy work CPE-3222`, `/remedy help`); Ctrl-D to quit."
+
+
+class ConsoleSession:
+    def __init__(self, runtime: Runtime, user_id: str, channel: str, out: Console) -> None:
+        self.rt, self.user_id, self.channel, self.out = runtime, user_id, channel, out
+        self._seen: dict[str, tuple[int, int]] = {}
+        self._mark()
+
+    def _mark(self) -> None:
+        self._seen = {m.ts: (m.edits, len(m.text)) for m in self.rt.sandbox.slack_state.all_messages()}
+
+    def run_line(self, line: str) -> None:
+        text = line.strip()
+        if not text:
+            return
+        if text.lower().startswith("/remedy"):
+            text = text[len("/remedy"):].strip()
+        self.out.print(Text(f"\n{self._who()} › /remedy {text}", style="bold cyan"))
+        sent = self.rt.slash(text, user=self.user_id, channel=self.channel)
+        try:
+            self.rt.drain(timeout=120)
+        except TimeoutError:
+            self.out.print(Text("  (still working in the background…)", style="yellow"))
+        self._show_ephemeral(sent)
+        self._show_channel()
+        self._mark()
+
+    def _who(self) -> str:
+        person = self.rt.services.team.by_slack_id(self.user_id)
+        return person.handle if person else self.user_id
+
+    def _show_ephemeral(self, sent: Sent) -> None:
+        if sent.status != 200:
+            self.out.print(Text(f"  Slack: the app answered HTTP {sent.status}", style="red"))
+            return
+        view = self.rt.sandbox.slack_state.response_view(sent.response_url)
+        text, blocks = (view.text, view.blocks) if view else (sent.ack_text, sent.body.get("blocks"))
+        for line in message_lines(text, blocks):
+            self.out.print(Text("  👁 only you │ ", style="dim") + Text(line))
+
+    def _show_channel(self) -> None:
+        state = self.rt.sandbox.slack_state
+        changed = [m for m in state.all_messages() if self._seen.get(m.ts) != (m.edits, len(m.text))]
+        for msg in changed:
+            self._show_message(msg, new=msg.ts not in self._seen)
+
+    def _show_message(self, msg: Message, new: bool) -> None:
+        chan = self.rt.sandbox.slack_state.channels.get(msg.channel)
+        where = f"#{chan.name}" if chan else msg.channel
+        if msg.thread_ts and msg.thread_ts != msg.ts:
+            head = f"  {where} › thread reply"
+        else:
+            head = f"  {where}" + ("" if new else " (edited)")
+        self.out.print(Text(head, style="bold green"))
+        for line in message_lines(msg.text, msg.blocks):
+            self.out.print(Text("    │ ") + Text(line))
+
+
+def _lines(stream: TextIO, interactive: bool, out: Console) -> Iterable[str]:
+    if not interactive:
+        yield from stream
+        return
+    out.print(Text(PROMPT_HINT, style="dim"))
+    while True:
+        try:
+            yield input("remedy> ")
+        except EOFError:
+            return
+
+
+def resolve_user(runtime: Runtime, user: str) -> str:
+    person = runtime.services.team.by_handle(user) or runtime.services.team.by_slack_id(user)
+    return person.slack_id if person and person.slack_id else user
+
+
+def run_console(user: str = "alice", channel: str = "C0CPETEAM", redis_url: str | None = None,
+                stream: TextIO | None = None) -> int:
+    stream = stream or sys.stdin
+    out = Console(highlight=False, soft_wrap=True)
+    database_url = load_settings().DATABASE_URL
+    sandbox = Sandbox.start()
+    runtime = Runtime.start(sandbox, database_url, redis_url)
+    try:
+        session = ConsoleSession(runtime, resolve_user(runtime, user), channel, out)
+        for line in _lines(stream, stream.isatty() and os.environ.get("CI") is None, out):
+            session.run_line(line)
+    finally:
+        runtime.stop()
+        sandbox.stop()
+    return 0

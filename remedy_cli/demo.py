@@ -1,0 +1,53 @@
+"""`remedy demo`: the CPE-3222 story in the embedded sandbox, printed as the Slack thread."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.rule import Rule
+from rich.text import Text
+
+from remedy.config import load_settings
+from remedy.sandbox.run import HOME_CHANNEL, Sandbox
+from remedy_cli.console import ConsoleSession, resolve_user
+from remedy_cli.embedded import Runtime
+from remedy_cli.render import message_lines
+
+SCRIPT: list[tuple[str, str, str]] = [
+    ("alice", "/remedy help work", "Alice asks how `work` is used"),
+    ("alice", "/remedy work CPE-3222", "Alice opens CPE-3222: card in its thread, focus set"),
+    ("alice", "/remedy my focus", "remedy remembers her focus"),
+    ("alice", "/remedy wrok CPE-3301", "a typo gets a 'did you mean'"),
+    ("john.smith", "/remedy work CPE-3301", "John opens the ticket that waits on the vendor"),
+    ("alice", "/remedy work CPE-9999", "a wrong ticket key gets a clear answer"),
+    ("alice", "/remedy deploy pilot", "a command whose job lands later says so"),
+    ("alice", "/remedy jobs", "Alice's recent jobs"),
+]
+
+
+def run_demo(redis_url: str | None = None) -> int:
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(Rule("remedy demo — embedded sandbox (simulated Slack + Jira, in-process queue)"))
+    sandbox = Sandbox.start()
+    runtime = Runtime.start(sandbox, load_settings().DATABASE_URL, redis_url)
+    try:
+        for user, line, caption in SCRIPT:
+            out.print(Text(f"\n# {caption}", style="italic magenta"))
+            session = ConsoleSession(runtime, resolve_user(runtime, user), HOME_CHANNEL, out)
+            session.run_line(line)
+        _show_threads(runtime, out)
+    finally:
+        runtime.stop()
+        sandbox.stop()
+    return 0
+
+
+def _show_threads(runtime: Runtime, out: Console) -> None:
+    state = runtime.sandbox.slack_state
+    out.print(Rule("#cpe-remediation as the team sees it"))
+    for parent in state.messages(HOME_CHANNEL):
+        for i, msg in enumerate(state.thread(HOME_CHANNEL, parent.ts)):
+            prefix = "" if i == 0 else "    ↳ "
+            for line in message_lines(msg.text, msg.blocks):
+                out.print(Text(prefix + line))
+                prefix = "" if i == 0 else "      "
+        out.print()

@@ -1,0 +1,96 @@
+"""Services down, retries, the ❌ + Retry button, `jobs`, card buttons, App Home, doctor."""
+
+from __future__ import annotations
+
+import json
+
+from remedy_cli.embedded import Runtime
+from tests.slackview import block_texts, button, buttons, only_thread
+
+
+def _fail_jira(runtime: Runtime, times: int) -> None:
+    runtime.sandbox.jira_state.fail_next(503, times=times)
+
+
+def test_transient_jira_failure_is_retried_and_succeeds(runtime: Runtime) -> None:
+    _fail_jira(runtime, 1)  # the first try fails, the retry works
+    sent = runtime.slash("work CPE-3222")
+    runtime.drain()
+    view = runtime.sandbox.slack_state.response_view(sent.response_url)
+    assert view is not None and view.text.startswith("✅")
+    assert len(only_thread(runtime.sandbox.slack_state)) == 2
+
+
+def test_jira_down_ends_in_x_with_retry_button_that_works(runtime: Runtime) -> None:
+    _fail_jira(runtime, 2)  # first try and its one retry both fail
+    sent = runtime.slash("work CPE-3222")
+    runtime.drain()
+    slack = runtime.sandbox.slack_state
+    failed = slack.response_view(sent.response_url)
+    assert failed is not None and failed.text.startswith("❌") and "Jira is unavailable" in failed.text
+    assert slack.messages("C0CPETEAM") == []
+
+    retry = button(failed.blocks, "Retry")
+    again = runtime.press(retry, ephemeral=True)
+    assert again.status == 200
+    runtime.drain()
+    assert len(only_thread(slack)) == 2  # the card, once
+    texts = [p.text for p in slack.response_posts(again.response_url)]
+    assert any(t.startswith("⏳") for t in texts) and texts[-1].startswith("✅")
+
+
+def test_jobs_lists_recent_jobs_with_retry_on_failed(runtime: Runtime) -> None:
+    _fail_jira(runtime, 2)
+    runtime.slash("work CPE-3222")
+    runtime.drain()
+    sent = runtime.slash("jobs")
+    runtime.drain()
+    view = runtime.sandbox.slack_state.response_view(sent.response_url)
+    assert view is not None
+    shown = block_texts(view.blocks)
+    assert "work CPE-3222" in shown and "failed" in shown
+    assert [b["text"]["text"] for b in buttons(view.blocks)] == ["Retry"]
+
+
+def test_card_button_runs_the_command_it_names(runtime: Runtime) -> None:
+    runtime.slash("work CPE-3222")
+    runtime.drain()
+    slack = runtime.sandbox.slack_state
+    card = only_thread(slack)[1]
+    pressed = runtime.press(button(card.blocks, "Compliance"), message_ts=card.ts)
+    runtime.drain()
+    posts = slack.response_posts(pressed.response_url)
+    assert posts and posts[-1].text.startswith("🚧") and "compliance" in posts[-1].text
+    assert not posts[-1].replace_original  # the card itself stays
+    assert len(only_thread(slack)) == 2
+
+
+def test_malformed_button_is_answered_not_obeyed(runtime: Runtime) -> None:
+    pressed = runtime.press({"action_id": "remedy_cmd:work", "value": "{not json"})
+    runtime.drain()
+    posts = runtime.sandbox.slack_state.response_posts(pressed.response_url)
+    assert posts and "malformed" in posts[-1].text
+    assert runtime.sandbox.slack_state.messages("C0CPETEAM") == []
+
+
+def test_app_home_shows_focus(runtime: Runtime) -> None:
+    runtime.slash("work CPE-3222")
+    runtime.drain()
+    status = runtime.event({"type": "app_home_opened", "user": "U01ALICE", "tab": "home"})
+    runtime.event({"type": "app_home_opened", "user": "U01ALICE", "tab": "home"}, event_id="Ev1")
+    runtime.event({"type": "app_home_opened", "user": "U01ALICE", "tab": "home"}, event_id="Ev1", retry=1)
+    runtime.drain()
+    assert status == 200
+    views = runtime.sandbox.slack_state.home_views["U01ALICE"]
+    assert len(views) == 2  # Slack's retry of Ev1 did not publish again
+    assert "CPE-3222" in json.dumps(views[-1])
+
+
+def test_doctor_reports_each_dependency(runtime: Runtime) -> None:
+    sent = runtime.slash("doctor")
+    runtime.drain()
+    view = runtime.sandbox.slack_state.response_view(sent.response_url)
+    assert view is not None
+    shown = block_texts(view.blocks)
+    for line in ("✅ Redis queue", "✅ Database", "✅ Slack", "✅ Jira", "➖ Jamf Pro", "➖ Ollama", "✅ Config"):
+        assert line in shown, shown

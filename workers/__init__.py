@@ -1,0 +1,1 @@
+"""RQ job functions: small, importable by dotted name, JSON arguments only."""
