@@ -146,7 +146,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The console and demo print what Slack would show; service logs would drown it.
+    quiet = args.command in ("console", "demo")
+    logging.basicConfig(level=logging.ERROR if quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return int(args.fn(args))
     except (ConfigError, TeamConfigError, WorkflowError) as exc:

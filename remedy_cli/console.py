@@ -14,7 +14,7 @@ from remedy.config import load_settings
 from remedy.sandbox.slack_state import Message
 from remedy.sandbox.run import Sandbox
 from remedy_cli.embedded import Runtime, Sent
-from remedy_cli.render import message_lines
+from remedy_cli.render import message_lines, styled
 
 PROMPT_HINT = "Type /remedy commands (e.g. `/remedy work CPE-3222`, `/remedy help`); Ctrl-D to quit."
 
@@ -54,8 +54,8 @@ class ConsoleSession:
             return
         view = self.rt.sandbox.slack_state.response_view(sent.response_url)
         text, blocks = (view.text, view.blocks) if view else (sent.ack_text, sent.body.get("blocks"))
-        for line in message_lines(text, blocks):
-            self.out.print(Text("  👁 only you │ ", style="dim") + Text(line))
+        for i, line in enumerate(message_lines(text, blocks)):
+            self.out.print(Text("  👁 only you │ " if i == 0 else "             │ ", style="dim") + styled(line))
 
     def _show_channel(self) -> None:
         state = self.rt.sandbox.slack_state
@@ -72,7 +72,7 @@ class ConsoleSession:
             head = f"  {where}" + ("" if new else " (edited)")
         self.out.print(Text(head, style="bold green"))
         for line in message_lines(msg.text, msg.blocks):
-            self.out.print(Text("    │ ") + Text(line))
+            self.out.print(Text("    │ ") + styled(line))
 
 
 def _lines(stream: TextIO, interactive: bool, out: Console) -> Iterable[str]:

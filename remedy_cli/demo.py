@@ -10,7 +10,7 @@ from remedy.config import load_settings
 from remedy.sandbox.run import HOME_CHANNEL, Sandbox
 from remedy_cli.console import ConsoleSession, resolve_user
 from remedy_cli.embedded import Runtime
-from remedy_cli.render import message_lines
+from remedy_cli.render import message_lines, styled
 
 SCRIPT: list[tuple[str, str, str]] = [
     ("alice", "/remedy help work", "Alice asks how `work` is used"),
@@ -48,6 +48,6 @@ def _show_threads(runtime: Runtime, out: Console) -> None:
         for i, msg in enumerate(state.thread(HOME_CHANNEL, parent.ts)):
             prefix = "" if i == 0 else "    ↳ "
             for line in message_lines(msg.text, msg.blocks):
-                out.print(Text(prefix + line))
+                out.print(Text(prefix) + styled(line))
                 prefix = "" if i == 0 else "      "
         out.print()

@@ -18,7 +18,7 @@ from slack_bolt import App, BoltRequest
 
 from bot.app import create_app
 from bot.executor import TrackingExecutor
-from remedy.db import upgrade
+from remedy.db.migrate import upgrade_engine
 from remedy.queue import connect
 from remedy.sandbox.run import HOME_CHANNEL, Sandbox
 from remedy.services import Services, set_services
@@ -55,9 +55,9 @@ class Runtime:
         secret = secrets.token_hex(16)
         extra: dict[str, Any] = {"REDIS_URL": redis_url} if redis_url else {}
         settings = sandbox.settings(database_url, secret, **extra, **settings_overrides)
-        upgrade(settings.DATABASE_URL)
         conn: redis.Redis = connect(redis_url) if redis_url else fakeredis.FakeRedis()
         services = Services.from_settings(settings, connection=conn)
+        upgrade_engine(services.db.engine)
         set_services(services)
         worker = InProcessWorker(services.queue)
         if threaded_worker:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rich.text import Text
+
 from remedy.slack.mrkdwn import unescape
 
 _LINK = re.compile(r"<(?:https?://[^|>]+\|)?([^>]+)>")
@@ -52,3 +54,17 @@ def message_lines(text: str, blocks: list[dict[str, Any]] | None) -> list[str]:
             lines.extend(_block_lines(block))
         return lines
     return mrkdwn_to_text(text).splitlines() or [""]
+
+
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def styled(line: str) -> Text:
+    """A line for the terminal: Slack's *bold* shown bold (without the stars)."""
+    out, pos = Text(), 0
+    for match in _BOLD.finditer(line):
+        out.append(line[pos:match.start()])
+        out.append(match.group(1), style="bold")
+        pos = match.end()
+    out.append(line[pos:])
+    return out

@@ -81,4 +81,7 @@ def job_context(origin: dict[str, Any]) -> Iterator[JobContext]:
         yield ctx
     except PERMANENT as exc:
         log.info("job %s ended for the user: %s", ctx.job_id, exc)
+        if job is not None:  # so `jobs` shows it as refused, not as done
+            job.meta["refused"] = str(exc)[:300]
+            job.save_meta()
         ctx.fail(str(exc))

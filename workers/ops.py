@@ -42,6 +42,8 @@ def list_jobs(origin: dict[str, Any], **_: Any) -> None:
         for job in jobs:
             status = job.get_status(refresh=False)
             label = _ICON.get(status, str(status)) if status else "expired"
+            if (job.meta or {}).get("refused"):
+                label = f"❌ {escape(job.meta['refused'])}"
             line = f"`{job.id}` {escape(job.description or '')} — {label} · {_age(job)}"
             if status == JobStatus.FAILED:
                 rows.append({**blocks.section(line), "accessory": blocks.retry_button(job.id)})

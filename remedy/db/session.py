@@ -8,12 +8,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 
 def make_engine(url: str) -> Engine:
     """An engine tuned for our use: SQLite shared across the bot and worker threads."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        # An in-memory database exists per connection: share one, or every thread sees nothing.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
+                               poolclass=StaticPool if in_memory else None)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):

@@ -6,6 +6,7 @@ socket (slack_sdk and subprocesses need a URL) or in-process through ``httpx.WSG
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ class RunningSim:
 
 def start(app: WSGIApplication, state: Any = None, host: str = "127.0.0.1", port: int = 0) -> RunningSim:
     """Start ``app`` in a daemon thread; the caller must ``stop()`` it (or use :func:`serve`)."""
+    # One log line per simulated request drowns what the console and tests print.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(host, port, app, threaded=True)
     server.daemon_threads = True  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)

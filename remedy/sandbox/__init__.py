@@ -1,0 +1,1 @@
+"""Stateful simulators of Slack, Jira (and later Jamf, Ollama) with seed data."""
