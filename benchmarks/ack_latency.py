@@ -56,7 +56,8 @@ async def one_round(client: httpx.AsyncClient, url: str, secret: str, response_u
         start = time.perf_counter()
         r = await client.post(url, content=body, headers=headers)
         took = time.perf_counter() - start
-        if r.status_code != 200 or "⏳" not in r.text and r.text != '{"text":"ok"}' and "ok" not in r.text:
+        answer = r.json().get("text", "") if r.status_code == 200 else ""
+        if not answer.startswith("⏳"):  # a refusal would not be a fair ack to time
             raise RuntimeError(f"unexpected answer {r.status_code}: {r.text[:200]}")
         return took
 

@@ -18,7 +18,7 @@ def main(port: int) -> None:
 
     @app.command("/remedy")
     def only_ack(ack: Ack) -> None:
-        ack(text="ok")
+        ack(text="⏳ ok", response_type="ephemeral")
 
     serve_http(app, port, host="127.0.0.1", threads=16)
 

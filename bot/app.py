@@ -8,9 +8,9 @@ from concurrent.futures import Executor
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from remedy.services import Services
 from bot.deps import BotDeps
 from bot.listeners import actions, commands, events
+from remedy.services import Services
 
 
 def create_app(services: Services, *, client: WebClient | None = None,

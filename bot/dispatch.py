@@ -10,12 +10,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.deps import BotDeps
 from remedy.commands import CATALOG, Command, Help, Role, parse
 from remedy.commands.help import usage_line
 from remedy.queue import Origin, QueueUnavailable
 from remedy.slack import blocks
 from remedy.slack.mrkdwn import escape
-from bot.deps import BotDeps
 
 log = logging.getLogger("remedy.bot")
 

@@ -111,7 +111,8 @@ class JobQueue:
         return Retry(max=len(delays), interval=delays) if delays else None
 
     def recent_for(self, user_id: str, limit: int = 10) -> list[Job]:
-        ids = [i.decode() for i in self.connection.lrange(USER_JOBS_KEY.format(user=user_id), 0, limit - 1)]
+        raw: list[bytes] = self.connection.lrange(USER_JOBS_KEY.format(user=user_id), 0, limit - 1)  # type: ignore[assignment]
+        ids = [i.decode() for i in raw]
         jobs = Job.fetch_many(ids, connection=self.connection, serializer=JSONSerializer)
         return [j for j in jobs if j is not None]
 

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property
 
-import redis
+from redis import Redis
 from slack_sdk import WebClient
 
 from remedy.audit import AuditWriter
@@ -29,12 +29,12 @@ from remedy.workflow import WorkflowTemplate, load_workflow
 class Services:
     settings: Settings
     db: Database
-    redis: redis.Redis
+    redis: Redis
     team: Directory
     workflow: WorkflowTemplate
 
     @classmethod
-    def from_settings(cls, settings: Settings, connection: redis.Redis | None = None) -> Services:
+    def from_settings(cls, settings: Settings, connection: Redis | None = None) -> Services:
         return cls(settings=settings, db=Database(settings.DATABASE_URL),
                    redis=connection if connection is not None else connect(settings.REDIS_URL),
                    team=load_directory(settings.REMEDY_CONFIG_DIR),

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.text import Text
 
 from remedy.config import load_settings
-from remedy.sandbox.slack_state import Message
 from remedy.sandbox.run import Sandbox
+from remedy.sandbox.slack_state import Message
 from remedy_cli.embedded import Runtime, Sent
 from remedy_cli.render import message_lines, styled
 

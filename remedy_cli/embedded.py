@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from remedy.sandbox.run import HOME_CHANNEL, Sandbox
 from remedy.services import Services, set_services
 from remedy.slack.signing import FORM, block_action_body, signed_headers, slash_body
 from workers.inprocess import InProcessWorker
+
 
 @dataclass
 class Sent:
@@ -67,7 +69,8 @@ class Runtime:
         return cls(sandbox, services, app, worker, secret, executor, threaded_worker)
 
     def _dispatch(self, body: str, timestamp: int | None = None, signed: bool = True) -> tuple[int, dict[str, Any]]:
-        headers = signed_headers(self.signing_secret if signed else "wrong-secret", body, FORM, timestamp)
+        headers: dict[str, str | Sequence[str]] = {
+            **signed_headers(self.signing_secret if signed else "wrong-secret", body, FORM, timestamp)}
         resp = self.app.dispatch(BoltRequest(body=body, headers=headers))
         try:
             data = json.loads(resp.body) if resp.body else {}
@@ -97,7 +100,7 @@ class Runtime:
                    "event": event, "event_id": event_id or f"Ev{secrets.token_hex(5)}",
                    "event_time": int(time.time())}
         body = json.dumps(payload)
-        headers = signed_headers(self.signing_secret, body, "application/json")
+        headers: dict[str, str | Sequence[str]] = {**signed_headers(self.signing_secret, body, "application/json")}
         if retry:
             headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
         return int(self.app.dispatch(BoltRequest(body=body, headers=headers)).status)

@@ -40,7 +40,8 @@ SCHEDULE: list[CronEntry] = [
 def latest_slot(cron: str, now: datetime) -> datetime:
     """The most recent time ≤ now at which ``cron`` fires (UTC)."""
     it = croniter(cron, now.astimezone(UTC).replace(tzinfo=None) + timedelta(microseconds=1))
-    return it.get_prev(datetime).replace(tzinfo=UTC)
+    prev: datetime = it.get_prev(datetime)
+    return prev.replace(tzinfo=UTC)
 
 
 def tick(queue: JobQueue, now: datetime | None = None, schedule: list[CronEntry] | None = None) -> list[str]:

@@ -64,9 +64,9 @@ class InProcessWorker:
         while time.monotonic() < deadline:
             if self._thread is None:
                 self.run_pending()
-            if not self.busy() and not (include_scheduled and scheduled.count):
-                if self._thread is None or self._idle.is_set():
-                    return
+            settled = not self.busy() and not (include_scheduled and scheduled.count)
+            if settled and (self._thread is None or self._idle.is_set()):
+                return
             time.sleep(self.poll)
         raise TimeoutError("jobs still running after drain timeout")
 

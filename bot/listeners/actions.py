@@ -12,10 +12,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from remedy.queue import Origin
-from remedy.slack.blocks import CMD_ACTION_PREFIX, RETRY_ACTION
 from bot.deps import BotDeps
 from bot.dispatch import Reply, handle
+from remedy.queue import Origin
+from remedy.slack.blocks import CMD_ACTION_PREFIX, RETRY_ACTION
 
 BAD_BUTTON = Reply("⚠️ That button is malformed or too old; run the command again.")
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from remedy.queue import Origin
 from bot.deps import BotDeps
 from bot.dispatch import handle
+from remedy.queue import Origin
 
 
 def origin_from_command(command: dict[str, Any]) -> Origin:

@@ -7,8 +7,8 @@ from typing import Any
 
 from slack_bolt import App
 
-from remedy.queue import Origin, QueueUnavailable
 from bot.deps import BotDeps
+from remedy.queue import Origin, QueueUnavailable
 
 log = logging.getLogger("remedy.bot")
 

@@ -6,9 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from remedy.slack.mrkdwn import BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX
+from remedy.slack.mrkdwn import BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, truncate
 from remedy.slack.mrkdwn import escape as esc
-from remedy.slack.mrkdwn import truncate
 
 Block = dict[str, Any]
 CMD_ACTION_PREFIX = "remedy_cmd"

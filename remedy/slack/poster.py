@@ -173,7 +173,8 @@ class Poster:
                                                          limit=100)
         except SlackApiError:
             return None
-        for msg in resp.get("messages", []):
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        for msg in messages:
             payload = (msg.get("metadata") or {}).get("event_payload") or {}
             if payload.get("key") == key:
                 return str(msg["ts"])
