@@ -12,7 +12,7 @@ from rich.text import Text
 
 from remedy.config import load_settings
 from remedy.sandbox.run import Sandbox
-from remedy.sandbox.slack_state import Message
+from remedy.sandbox.slack_records import Message
 from remedy_cli.embedded import Runtime, Sent
 from remedy_cli.render import message_lines, styled
 
@@ -98,7 +98,7 @@ def run_console(user: str = "alice", channel: str = "C0CPETEAM", redis_url: str 
     out = Console(highlight=False, soft_wrap=True)
     database_url = load_settings().DATABASE_URL
     sandbox = Sandbox.start()
-    runtime = Runtime.start(sandbox, database_url, redis_url)
+    runtime = Runtime.start(sandbox, database_url, redis_url, threaded_worker=True)
     try:
         session = ConsoleSession(runtime, resolve_user(runtime, user), channel, out)
         for line in _lines(stream, stream.isatty() and os.environ.get("CI") is None, out):

@@ -28,7 +28,7 @@ def run_demo(redis_url: str | None = None) -> int:
     out = Console(highlight=False, soft_wrap=True)
     out.print(Rule("remedy demo — embedded sandbox (simulated Slack + Jira, in-process queue)"))
     sandbox = Sandbox.start()
-    runtime = Runtime.start(sandbox, load_settings().DATABASE_URL, redis_url)
+    runtime = Runtime.start(sandbox, load_settings().DATABASE_URL, redis_url, threaded_worker=True)
     try:
         for user, line, caption in SCRIPT:
             out.print(Text(f"\n# {caption}", style="italic magenta"))

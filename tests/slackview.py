@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from remedy.sandbox.slack_state import Message, SlackState
+from remedy.sandbox.slack_records import Message
+from remedy.sandbox.slack_state import SlackState
 
 
 def block_texts(blocks: list[dict[str, Any]]) -> str:

@@ -8,11 +8,10 @@ out: response URLs (``/response/<rid>``) and file upload URLs (``/upload/<file_i
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
@@ -20,143 +19,28 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from remedy.sandbox import slack_state as st
-from remedy.sandbox.slack_state import BOT_USER_ID, Blocks, Channel, Message, SlackError, SlackState
+from remedy.sandbox.slack_records import SlackError
+from remedy.sandbox.slack_state import BOT_USER_ID, SlackState
+from remedy.sandbox.slack_wire import (
+    JSON_FIELDS,
+    SCOPES,
+    WEB,
+    Params,
+    channel_json,
+    message_json,
+    page,
+    parse_blocks,
+    parse_metadata,
+    parse_text,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["METHODS", "SlackApp", "SlackState", "create_app"]
 
-# slack_sdk JSON-encodes these when it sends a form; parsing them up front lets the call log and
-# the methods see one shape whichever encoding the client chose.
-_JSON_FIELDS = ("blocks", "attachments", "metadata", "view", "files")
-_SCOPES = "chat:write,chat:write.public,commands,im:write,im:history,channels:history,users:read,files:write"
-_WEB = f"https://{st.TEAM_DOMAIN}.slack.com"
-_TEXT_LIMITS = {"section": 3000, "header": 150}
-
-
-class Params:
-    """The arguments of one Web API call, whichever way they were encoded."""
-
-    def __init__(self, values: dict[str, Any], base_url: str) -> None:
-        self.values, self.base_url = values, base_url
-
-    def get(self, name: str) -> str | None:
-        value = self.values.get(name)
-        return None if value is None or value == "" else str(value)
-
-    def need(self, name: str) -> str:
-        value = self.get(name)
-        if value is None:
-            raise SlackError("invalid_arguments", f"[ERROR] missing required field: {name}")
-        return value
-
-    def flag(self, name: str) -> bool:
-        return self.values.get(name) in (True, 1, "1", "true")
-
-    def json(self, name: str, error: str) -> Any:
-        value = self.values.get(name)
-        if isinstance(value, str) and value:
-            try:
-                return json.loads(value)
-            except ValueError:
-                raise SlackError(error) from None
-        return None if value == "" else value
-
-
-def _blocks(p: Params, limit: int = 50) -> Blocks | None:
-    """The Block Kit checks Slack makes before it accepts blocks (limits from the Block Kit reference)."""
-    blocks = p.json("blocks", "invalid_blocks_format")
-    if blocks is None:
-        return None
-    if not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks):
-        raise SlackError("invalid_blocks_format")
-    problems = [f"no more than {limit} items allowed [json-pointer:/blocks]"] if len(blocks) > limit else []
-    for i, block in enumerate(blocks):
-        problems += [f"{msg} [json-pointer:/blocks/{i}{where}]" for where, msg in _block_problems(block)]
-    if problems:
-        raise SlackError("invalid_blocks", *(f"[ERROR] {problem}" for problem in problems))
-    return blocks
-
-
-def _block_problems(block: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    text, most = block.get("text"), _TEXT_LIMITS.get(block["type"], 0)
-    if block["type"] == "section" and not text and not block.get("fields"):
-        yield "", "must provide either text or fields"
-    if most and isinstance(text, dict) and len(str(text.get("text", ""))) > most:
-        yield "/text/text", f"must be less than {most + 1} characters"
-    elements = list(block.get("elements", [])) if block["type"] == "actions" else []
-    elements += [block[k] for k in ("accessory", "element") if isinstance(block.get(k), dict)]
-    for j, element in enumerate(e for e in elements if isinstance(e, dict)):
-        for key, most in (("action_id", 255), ("value", 2000), ("url", 3000)):
-            if len(str(element.get(key, ""))) > most:
-                yield f"/elements/{j}/{key}", f"must be less than {most + 1} characters"
-
-
-def _metadata(p: Params) -> dict[str, Any] | None:
-    found = p.json("metadata", "invalid_metadata_format")
-    metadata: dict[str, Any] | None = found if isinstance(found, dict) else None
-    if found is not None and not (metadata and isinstance(metadata.get("event_type"), str)
-                                  and isinstance(metadata.get("event_payload"), dict)):
-        raise SlackError("invalid_metadata_format")
-    return metadata
-
-
-def _text(p: Params) -> str | None:
-    text = p.get("text")
-    if text is not None and len(text) > 40_000:
-        raise SlackError("msg_too_long")
-    return text
-
-
-def _message_json(state: SlackState, m: Message, with_metadata: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "message", "user": m.user, "text": m.text, "ts": m.ts, "team": st.TEAM_ID}
-    if m.user == BOT_USER_ID:
-        out.update(bot_id=st.BOT_ID, app_id=st.APP_ID)
-    out.update({"blocks": m.blocks} if m.blocks else {})
-    if m.files:
-        out.update(files=[{"id": f} for f in m.files], upload=False)
-    if m.reply_broadcast:
-        out["subtype"] = "thread_broadcast"
-    if m.edits:
-        out["edited"] = {"user": m.user, "ts": m.ts}
-    thread = state.thread(m.channel, m.ts)
-    if m.thread_ts is not None:
-        out.update(thread_ts=m.thread_ts, **({"parent_user_id": thread[0].user} if thread else {}))
-    elif replies := thread[1:]:
-        users = sorted({r.user for r in replies})
-        out.update(thread_ts=m.ts, reply_count=len(replies), reply_users=users,
-                   reply_users_count=len(users), latest_reply=replies[-1].ts)
-    if with_metadata and m.metadata is not None:
-        out["metadata"] = m.metadata
-    return out
-
-
-def _channel_json(c: Channel) -> dict[str, Any]:
-    if c.user is not None:
-        return {"id": c.id, "created": 0, "is_im": True, "user": c.user, "is_open": True}
-    empty = {"value": "", "creator": "", "last_set": 0}
-    return {"id": c.id, "name": c.name, "name_normalized": c.name, "created": 0, "is_channel": True,
-            "is_group": False, "is_im": False, "is_mpim": False, "is_private": False, "is_archived": False,
-            "is_general": c.name == "general", "is_member": True, "topic": empty, "purpose": empty}
-
-
-def _page(items: list[Message], p: Params, state: SlackState, default_limit: int) -> dict[str, Any]:
-    """Cursor paging as Slack does it: an opaque ``next_cursor``, empty on the last page."""
-    asked, cursor = p.get("limit") or "", p.get("cursor")
-    limit = max(1, min(int(asked) if asked.isdigit() else default_limit, 1000))
-    try:
-        start = int(base64.b64decode(cursor).decode().split(":")[1]) if cursor else 0
-    except (ValueError, IndexError):
-        raise SlackError("invalid_cursor") from None
-    end, meta = start + limit, p.flag("include_all_metadata")
-    next_cursor = base64.b64encode(f"next_ts:{end}".encode()).decode() if end < len(items) else ""
-    return {"messages": [_message_json(state, m, meta) for m in items[start:end]],
-            "has_more": bool(next_cursor), "response_metadata": {"next_cursor": next_cursor}}
-
-
 def _auth_test(state: SlackState, p: Params) -> dict[str, Any]:
-    return {"url": _WEB + "/", "team": st.TEAM_NAME, "user": st.BOT_NAME, "team_id": st.TEAM_ID,
+    return {"url": WEB + "/", "team": st.TEAM_NAME, "user": st.BOT_NAME, "team_id": st.TEAM_ID,
             "user_id": BOT_USER_ID, "bot_id": st.BOT_ID, "is_enterprise_install": False}
 
 
@@ -164,17 +48,18 @@ def _post_message(state: SlackState, p: Params) -> dict[str, Any]:
     channel = p.get("channel")
     if channel is None:
         raise SlackError("channel_not_found")
-    msg = state.post_message(channel, text=_text(p) or "", blocks=_blocks(p), thread_ts=p.get("thread_ts"),
-                             metadata=_metadata(p), reply_broadcast=p.flag("reply_broadcast"))
-    return {"channel": msg.channel, "ts": msg.ts, "message": _message_json(state, msg, True)}
+    msg = state.post_message(channel, text=parse_text(p) or "", blocks=parse_blocks(p), thread_ts=p.get("thread_ts"),
+                             metadata=parse_metadata(p), reply_broadcast=p.flag("reply_broadcast"))
+    return {"channel": msg.channel, "ts": msg.ts, "message": message_json(state, msg, True)}
 
 
 def _update(state: SlackState, p: Params) -> dict[str, Any]:
-    channel, ts, text, blocks, metadata = p.need("channel"), p.need("ts"), _text(p), _blocks(p), _metadata(p)
+    channel, ts = p.need("channel"), p.need("ts")
+    text, blocks, metadata = parse_text(p), parse_blocks(p), parse_metadata(p)
     if text is None and blocks is None and metadata is None:
         raise SlackError("no_text")
     msg = state.update_message(channel, ts, text=text, blocks=blocks, metadata=metadata)
-    return {"channel": channel, "ts": ts, "text": msg.text, "message": _message_json(state, msg, True)}
+    return {"channel": channel, "ts": ts, "text": msg.text, "message": message_json(state, msg, True)}
 
 
 def _delete(state: SlackState, p: Params) -> dict[str, Any]:
@@ -183,7 +68,7 @@ def _delete(state: SlackState, p: Params) -> dict[str, Any]:
 
 
 def _post_ephemeral(state: SlackState, p: Params) -> dict[str, Any]:
-    eph = state.post_ephemeral(p.need("channel"), p.need("user"), text=_text(p) or "", blocks=_blocks(p),
+    eph = state.post_ephemeral(p.need("channel"), p.need("user"), text=parse_text(p) or "", blocks=parse_blocks(p),
                                thread_ts=p.get("thread_ts"))
     return {"message_ts": eph.ts}
 
@@ -192,7 +77,7 @@ def _permalink(state: SlackState, p: Params) -> dict[str, Any]:
     channel = p.need("channel")
     msg = state.get_message(channel, p.need("message_ts"))
     thread = f"?thread_ts={msg.thread_ts}&cid={channel}" if msg.thread_ts else ""
-    return {"channel": channel, "permalink": f"{_WEB}/archives/{channel}/p{msg.ts.replace('.', '')}{thread}"}
+    return {"channel": channel, "permalink": f"{WEB}/archives/{channel}/p{msg.ts.replace('.', '')}{thread}"}
 
 
 def _open(state: SlackState, p: Params) -> dict[str, Any]:
@@ -200,7 +85,7 @@ def _open(state: SlackState, p: Params) -> dict[str, Any]:
     if not users:  # resuming a conversation by ``channel`` is not simulated
         raise SlackError("users_list_not_supplied")
     channel_id, existed = state.open_dm(users)
-    channel = _channel_json(state.channels[channel_id]) if p.flag("return_im") else {"id": channel_id}
+    channel = channel_json(state.channels[channel_id]) if p.flag("return_im") else {"id": channel_id}
     return {"channel": channel, **({"no_op": True, "already_open": True} if existed else {})}
 
 
@@ -211,7 +96,7 @@ def _replies(state: SlackState, p: Params) -> dict[str, Any]:
     thread = state.thread(channel, p.need("ts"))  # ts may be the parent or any reply: same thread
     if not thread:
         raise SlackError("thread_not_found")
-    return _page(thread, p, state, 1000)
+    return page(thread, p, state, 1000)
 
 
 def _history(state: SlackState, p: Params) -> dict[str, Any]:
@@ -223,14 +108,14 @@ def _history(state: SlackState, p: Params) -> dict[str, Any]:
     # Broadcast replies show in the channel as well, and history lists what the channel shows.
     shown = [m for m in state.all_messages(channel) if m.reply_broadcast or not m.thread_ts]
     newest_first = [m for m in reversed(shown) if low <= (t := float(m.ts)) <= high and t not in bounds]
-    return {**_page(newest_first, p, state, 100), "pin_count": 0}
+    return {**page(newest_first, p, state, 100), "pin_count": 0}
 
 
 def _info(state: SlackState, p: Params) -> dict[str, Any]:
     channel = state.channels.get(p.need("channel"))
     if channel is None:
         raise SlackError("channel_not_found")
-    return {"channel": _channel_json(channel)}
+    return {"channel": channel_json(channel)}
 
 
 def _user_info(state: SlackState, p: Params) -> dict[str, Any]:
@@ -265,14 +150,14 @@ def _complete_upload(state: SlackState, p: Params) -> dict[str, Any]:
                                  p.get("thread_ts"), p.get("initial_comment"))
     return {"files": [{"id": u.id, "name": u.filename, "title": u.title, "size": len(u.content or b""),
                        "user": BOT_USER_ID, "channels": [u.channel] if u.channel else [],
-                       "permalink": f"{_WEB}/files/{BOT_USER_ID}/{u.id}/{u.filename}"} for u in done]}
+                       "permalink": f"{WEB}/files/{BOT_USER_ID}/{u.id}/{u.filename}"} for u in done]}
 
 
 def _publish(state: SlackState, p: Params) -> dict[str, Any]:
     view = p.json("view", "invalid_arguments")
     if not isinstance(view, dict) or view.get("type") != "home":
         raise SlackError("invalid_arguments", "[ERROR] view.type must be home [json-pointer:/view/type]")
-    blocks = _blocks(Params({"blocks": view.get("blocks", [])}, p.base_url), limit=100)  # Home allows 100
+    blocks = parse_blocks(Params({"blocks": view.get("blocks", [])}, p.base_url), limit=100)  # Home allows 100
     return {"view": state.publish_home(p.need("user_id"), {**view, "blocks": blocks or []})}
 
 
@@ -311,7 +196,7 @@ def _read_params(request: Request) -> tuple[dict[str, Any], str | None]:
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else values.get("token")
     values.pop("token", None)
-    for key in _JSON_FIELDS:
+    for key in JSON_FIELDS:
         if isinstance(values.get(key), str):
             with contextlib.suppress(ValueError):  # left a string: the method reports its own *_format error
                 values[key] = json.loads(values[key])
@@ -347,7 +232,7 @@ class SlackApp:
             return exc(environ, start_response)
 
     def _api(self, request: Request, method: str) -> Response:
-        headers = {"X-OAuth-Scopes": _SCOPES}
+        headers = {"X-OAuth-Scopes": SCOPES}
         try:
             values, token = _read_params(request)
         except SlackError as exc:
