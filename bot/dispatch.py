@@ -15,7 +15,6 @@ from remedy.commands import CATALOG, Command, Help, Role, parse
 from remedy.commands.help import usage_line
 from remedy.queue import Origin, QueueUnavailable
 from remedy.slack import blocks
-from remedy.slack.mrkdwn import escape
 
 log = logging.getLogger("remedy.bot")
 
@@ -28,6 +27,7 @@ class Reply:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
     job_id: str | None = None
+    refused: bool = False  # not understood, not allowed, not available, or the queue is down
 
 
 def _parse(deps: BotDeps, text: str, user: str) -> Command | Help:
@@ -42,20 +42,20 @@ def _forbidden(cmd: Command, role: Role) -> Reply:
     need = cmd.needs().name.lower()
     text = (f"🔒 `{cmd.name}` needs the *{need}* role; you are a *{role.name.lower()}*. "
             "A lead can add you to the team directory (team.yml).")
-    return Reply(text, [blocks.section(text)])
+    return Reply(text, [blocks.section(text)], refused=True)
 
 
 def _not_yet(cmd: Command) -> Reply:
     text = (f"🚧 `{cmd.name}` is understood but not available yet in this version of remedy. "
             f"It will work as: {usage_line(CATALOG[cmd.name])}")
-    return Reply(text, [blocks.section(text)])
+    return Reply(text, [blocks.section(text)], refused=True)
 
 
 def handle(deps: BotDeps, text: str, origin: Origin) -> Reply:
     """Turn one command text into an answer for Slack, enqueueing its job if it has one."""
     parsed = _parse(deps, text, origin.user_id)
     if isinstance(parsed, Help):
-        return Reply(parsed.text, parsed.blocks())
+        return Reply(parsed.text, parsed.blocks(), refused=parsed.is_error)
     role = Role.from_name(deps.team.role_of(origin.user_id))
     if role < parsed.needs():
         return _forbidden(parsed, role)
@@ -66,10 +66,6 @@ def handle(deps: BotDeps, text: str, origin: Origin) -> Reply:
         job = deps.queue.enqueue(func, parsed.args(), origin, description=parsed.text())
     except QueueUnavailable as exc:
         log.error("enqueue of %r for %s failed: %s", parsed.text(), origin.user_id, exc)
-        return Reply(QUEUE_DOWN, [blocks.section(QUEUE_DOWN)])
+        return Reply(QUEUE_DOWN, [blocks.section(QUEUE_DOWN)], refused=True)
     line = f"⏳ {parsed.describe()}… (job `{job.id}`)"
     return Reply(line, [blocks.section(line)], job.id)
-
-
-def safe_text(text: str) -> str:
-    return escape(text)

@@ -50,6 +50,15 @@ class Origin:
     thread_ts: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def replaces_original(self) -> bool:
+        """Whether answers replace the message the request came from: yes for the ⏳ of a slash
+        command or a button on an ephemeral message; no for a button on a channel message (that
+        would overwrite the card) or a modal (its response URL belongs to no message)."""
+        if self.source == "button":
+            return bool(self.extra.get("ephemeral"))
+        return self.source != "modal"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -23,7 +23,8 @@ from remedy.db.migrate import upgrade_engine
 from remedy.queue import connect
 from remedy.sandbox.run import HOME_CHANNEL, Sandbox
 from remedy.services import Services, set_services
-from remedy.slack.signing import FORM, block_action_body, signed_headers, slash_body
+from remedy.slack.blocks import PALETTE_CALLBACK
+from remedy.slack.signing import FORM, block_action_body, signed_headers, slash_body, view_submission_body
 from workers.inprocess import InProcessWorker
 
 
@@ -84,15 +85,27 @@ class Runtime:
         status, data = self._dispatch(slash_body(text, user, channel, response_url), timestamp, signed)
         return Sent(status, data, response_url, text)
 
-    def press(self, button: dict[str, Any], user: str = "U01ALICE", channel: str = HOME_CHANNEL,
+    def press(self, button: dict[str, Any], user: str = "U01ALICE", channel: str | None = HOME_CHANNEL,
               message_ts: str = "", ephemeral: bool = False) -> Sent:
-        # A button on a channel message: replace_original would edit that very message.
-        response_url = self.sandbox.slack_state.new_response_url(channel, user,
-                                                                 None if ephemeral else message_ts or None)
+        """Press a button on a message in ``channel``, or on App Home when ``channel`` is None."""
+        response_url = ""
+        if channel is not None:
+            # A button on a channel message: replace_original would edit that very message.
+            response_url = self.sandbox.slack_state.new_response_url(channel, user,
+                                                                     None if ephemeral else message_ts or None)
         body = block_action_body(user, channel, message_ts, button["action_id"], button.get("value", ""),
-                                 response_url, is_ephemeral=ephemeral)
+                                 response_url or None, is_ephemeral=ephemeral)
         status, data = self._dispatch(body)
         return Sent(status, data, response_url)
+
+    def submit_palette(self, text: str, channel: str = HOME_CHANNEL, user: str = "U01ALICE") -> Sent:
+        """Submit the command palette modal as Slack would, with a response URL for ``channel``."""
+        response_url = self.sandbox.slack_state.new_response_url(channel, user)
+        values = {"cmd": {"text": {"type": "plain_text_input", "value": text}},
+                  "where": {"channel": {"type": "conversations_select", "selected_conversation": channel}}}
+        urls = [{"block_id": "where", "action_id": "channel", "channel_id": channel, "response_url": response_url}]
+        status, data = self._dispatch(view_submission_body(user, PALETTE_CALLBACK, values, urls))
+        return Sent(status, data, response_url, text)
 
     def event(self, event: dict[str, Any], event_id: str | None = None, retry: int = 0) -> int:
         """Send an Events API callback; ``retry`` > 0 mimics Slack's redelivery of the same event."""

@@ -66,9 +66,13 @@ class JobContext:
         """An extra ephemeral answer, keeping the ⏳ line as it is."""
         self.services.poster.respond(self.origin.response_url, text, blks, replace=False)
 
+    def show(self, text: str, blks: list[dict[str, Any]]) -> None:
+        """The job's answer, only to the user, where the ⏳ was."""
+        self.services.poster.respond(self.origin.response_url, text, blks, replace=self.origin.replaces_original)
+
     def _respond(self, line: str, blks: list[dict[str, Any]]) -> None:
         try:
-            self.services.poster.respond(self.origin.response_url, line, blks)
+            self.show(line, blks)
         except Exception:  # the ⏳ edit is a courtesy; never let it fail the work itself
             log.warning("could not edit the response message for job %s", self.job_id, exc_info=True)
 

@@ -43,6 +43,6 @@ def on_failure(job: Job, connection: Any, exc_type: type[BaseException] | None,
     else:
         line, blks = blocks.failed(f"{job.description}: {reason}", job.id)
     try:
-        get_services().poster.respond(origin.response_url, line, blks)
+        get_services().poster.respond(origin.response_url, line, blks, replace=origin.replaces_original)
     except Exception:
         log.warning("could not tell the user about job %s", job.id, exc_info=True)

@@ -22,5 +22,7 @@ def publish(origin: dict[str, Any], **_: Any) -> None:
             lines.append(blocks.actions([blocks.command_button("Open card", "work", focus, style="primary")]))
         else:
             lines.append(blocks.section("No focus ticket yet: type `/remedy work CPE-3222` in a channel."))
+        lines.append(blocks.actions([{"type": "button", "text": {"type": "plain_text", "text": "Run a command…"},
+                                      "action_id": blocks.PALETTE_OPEN_ACTION, "value": "palette"}]))
         lines.append(blocks.context("`/remedy help` lists every command · `/remedy jobs` shows yours"))
         svc.slack.views_publish(user_id=ctx.user, view={"type": "home", "blocks": lines})

@@ -49,7 +49,7 @@ def list_jobs(origin: dict[str, Any], **_: Any) -> None:
                 rows.append({**blocks.section(line), "accessory": blocks.retry_button(job.id)})
             else:
                 rows.append(blocks.section(line))
-        ctx.services.poster.respond(ctx.origin.response_url, "Your recent jobs", rows)
+        ctx.show("Your recent jobs", rows)
 
 
 def retry(origin: dict[str, Any], job_id: str, **_: Any) -> None:
@@ -79,8 +79,7 @@ def doctor(origin: dict[str, Any], **_: Any) -> None:
         bad = sum(c.status == "fail" for c in checks)
         head = "All good." if not bad else f"{bad} problem{'s' if bad > 1 else ''} found."
         text = "\n".join(c.line() for c in checks)
-        ctx.services.poster.respond(ctx.origin.response_url, f"🩺 {head}",
-                                    [blocks.section(f"🩺 *remedy doctor* — {head}"), blocks.section(text)])
+        ctx.show(f"🩺 {head}", [blocks.section(f"🩺 *remedy doctor* — {head}"), blocks.section(text)])
 
 
 def verify_audit(origin: dict[str, Any], slot: str = "", late: bool = False, **_: Any) -> dict[str, Any]:

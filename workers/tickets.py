@@ -37,4 +37,4 @@ def my_focus(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
             raise UserError("You have no focus ticket yet: `/remedy work CPE-3222` sets one.")
         issue = svc.jira.get_issue(key)
         text, card = cards.ticket_card(issue, svc.workflow, svc.settings.JIRA_URL, ref=ctx.job_id)
-        svc.poster.respond(ctx.origin.response_url, f"🎯 Your focus: {text}", card)
+        ctx.show(f"🎯 Your focus: {text}", card)

@@ -17,7 +17,7 @@ from bot.dispatch import Reply, handle
 from remedy.queue import Origin
 from remedy.slack.blocks import CMD_ACTION_PREFIX, RETRY_ACTION
 
-BAD_BUTTON = Reply("⚠️ That button is malformed or too old; run the command again.")
+BAD_BUTTON = Reply("⚠️ That button is malformed or too old; run the command again.", refused=True)
 
 
 def _value(body: dict[str, Any]) -> dict[str, Any]:

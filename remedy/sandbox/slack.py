@@ -161,6 +161,17 @@ def _publish(state: SlackState, p: Params) -> dict[str, Any]:
     return {"view": state.publish_home(p.need("user_id"), {**view, "blocks": blocks or []})}
 
 
+def _open_modal(state: SlackState, p: Params) -> dict[str, Any]:
+    view = p.json("view", "invalid_arguments")
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        raise SlackError("invalid_arguments", "[ERROR] view.type must be modal [json-pointer:/view/type]")
+    title = (view.get("title") or {}).get("text", "")
+    if not title or len(title) > 24:  # Block Kit: modal titles are at most 24 characters
+        raise SlackError("invalid_arguments", "[ERROR] must be 1..24 characters [json-pointer:/view/title/text]")
+    blocks = parse_blocks(Params({"blocks": view.get("blocks", [])}, p.base_url), limit=100)
+    return {"view": state.open_modal(p.need("trigger_id"), {**view, "blocks": blocks or []})}
+
+
 def _connections_open(state: SlackState, p: Params) -> dict[str, Any]:
     # Nothing listens there: the sandbox drives Bolt over HTTP, not over a Socket Mode WebSocket.
     return {"url": p.base_url.replace("http", "ws", 1) + f"/link/?ticket=sandbox&app_id={st.APP_ID}"}
@@ -173,7 +184,7 @@ METHODS: dict[str, Handler] = {
     "conversations.open": _open, "conversations.replies": _replies, "conversations.history": _history,
     "conversations.info": _info, "users.info": _user_info, "users.lookupByEmail": _lookup_by_email,
     "files.getUploadURLExternal": _upload_url, "files.completeUploadExternal": _complete_upload,
-    "views.publish": _publish, "apps.connections.open": _connections_open,
+    "views.publish": _publish, "views.open": _open_modal, "apps.connections.open": _connections_open,
 }
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 

@@ -55,6 +55,7 @@ class SlackState:
         self.ephemerals: list[Ephemeral] = []
         self.files: dict[str, UploadedFile] = {}  # by file id, including uploads never completed
         self.home_views: dict[str, list[dict[str, Any]]] = {}  # per user, the view shown now last
+        self.modals: list[dict[str, Any]] = []  # every modal opened, in order
         self._responses: dict[str, _ResponseUrl] = {}
         self._calls: list[Call] = []
         self._failures: dict[str, list[tuple[int, int, str]]] = {}
@@ -297,6 +298,16 @@ class SlackState:
             versions.append({**view, "id": versions[0]["id"] if versions else f"V0HOME{serial:04d}",
                              "team_id": TEAM_ID, "app_id": APP_ID, "bot_id": BOT_ID, "hash": f"{serial}.sbx"})
             return versions[-1]
+
+    def open_modal(self, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        """views.open: a trigger id is good for one modal (Slack: within 3 s of the interaction)."""
+        with self._lock:
+            if any(m["trigger_id"] == trigger_id for m in self.modals):
+                raise SlackError("expired_trigger_id")
+            shown = {**view, "id": f"V0MODAL{next(self._serial):04d}", "team_id": TEAM_ID, "app_id": APP_ID,
+                     "bot_id": BOT_ID, "trigger_id": trigger_id}
+            self.modals.append(shown)
+            return shown
 
     def begin_call(self, method: str, params: dict[str, Any]) -> tuple[float, tuple[int, int, str] | None]:
         """Log a Web API call; return its planned delay and failure (status, retry_after, error), if any."""

@@ -85,3 +85,34 @@ def failed(reason: str, job_id: str | None = None) -> tuple[str, list[Block]]:
 def plain(text: str) -> str:
     """Escape outside text for mrkdwn (re-exported so callers need one import)."""
     return esc(text)
+
+
+PALETTE_CALLBACK = "remedy_palette"
+PALETTE_OPEN_ACTION = "remedy_palette_open"
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def palette_modal() -> Block:
+    """A modal to type a /remedy command where there is no message box (App Home); the answer
+    goes to the chosen conversation, through a response URL Slack makes for the select."""
+    return {
+        "type": "modal", "callback_id": PALETTE_CALLBACK, "title": _plain("Run a command"),
+        "submit": _plain("Run"), "close": _plain("Cancel"),
+        "blocks": [
+            {"type": "input", "block_id": "cmd", "label": _plain("/remedy"),
+             "element": {"type": "plain_text_input", "action_id": "text",
+                         "placeholder": _plain("work CPE-3222")}},
+            {"type": "input", "block_id": "where", "label": _plain("Answer in"),
+             "element": {"type": "conversations_select", "action_id": "channel",
+                         "response_url_enabled": True, "default_to_current_conversation": True}},
+            context("`help` lists every command; `help <command>` explains one."),
+        ],
+    }
+
+
+def info_modal(title: str, blocks: list[Block]) -> Block:
+    return {"type": "modal", "title": _plain(truncate(title, 24)), "close": _plain("Close"),
+            "blocks": blocks[:100]}

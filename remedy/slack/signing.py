@@ -37,15 +37,20 @@ def slash_body(text: str, user_id: str, channel_id: str, response_url: str, *,
     })
 
 
-def block_action_body(user_id: str, channel_id: str, message_ts: str, action_id: str, value: str,
-                      response_url: str, *, is_ephemeral: bool = False, team_id: str = "T0SANDBOX") -> str:
+def block_action_body(user_id: str, channel_id: str | None, message_ts: str, action_id: str, value: str,
+                      response_url: str | None, *, is_ephemeral: bool = False, team_id: str = "T0SANDBOX") -> str:
+    """A button press; with no ``channel_id`` it comes from App Home (a view: no channel, no response URL)."""
+    if channel_id is None:
+        where: dict[str, Any] = {"container": {"type": "view", "view_id": "V0HOME"},
+                                 "view": {"id": "V0HOME", "type": "home"}}
+    else:
+        where = {"container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
+                               "is_ephemeral": is_ephemeral},
+                 "channel": {"id": channel_id}, "response_url": response_url}
     payload: dict[str, Any] = {
         "type": "block_actions", "team": {"id": team_id, "domain": "sandbox"},
         "user": {"id": user_id, "username": user_id, "team_id": team_id}, "api_app_id": "A0REMEDY",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
-                      "is_ephemeral": is_ephemeral},
-        "trigger_id": f"{int(time.time())}.{secrets.token_hex(8)}", "channel": {"id": channel_id},
-        "response_url": response_url,
+        "trigger_id": f"{int(time.time())}.{secrets.token_hex(8)}", **where,
         "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value,
                      "action_ts": f"{time.time():.6f}"}],
     }
@@ -53,3 +58,15 @@ def block_action_body(user_id: str, channel_id: str, message_ts: str, action_id:
 
 
 FORM = "application/x-www-form-urlencoded"
+
+
+def view_submission_body(user_id: str, callback_id: str, values: dict[str, dict[str, Any]],
+                         response_urls: list[dict[str, str]], *, team_id: str = "T0SANDBOX") -> str:
+    """What Slack sends when a modal is submitted (``values`` as in ``view.state.values``)."""
+    payload: dict[str, Any] = {
+        "type": "view_submission", "team": {"id": team_id, "domain": "sandbox"},
+        "user": {"id": user_id, "username": user_id, "team_id": team_id}, "api_app_id": "A0REMEDY",
+        "trigger_id": f"{int(time.time())}.{secrets.token_hex(8)}", "response_urls": response_urls,
+        "view": {"id": "V0MODAL", "type": "modal", "callback_id": callback_id, "state": {"values": values}},
+    }
+    return urlencode({"payload": json.dumps(payload)})

@@ -94,3 +94,49 @@ def test_doctor_reports_each_dependency(runtime: Runtime) -> None:
     shown = block_texts(view.blocks)
     for line in ("✅ Redis queue", "✅ Database", "✅ Slack", "✅ Jira", "➖ Jamf Pro", "➖ Ollama", "✅ Config"):
         assert line in shown, shown
+
+
+def test_command_palette_from_app_home(runtime: Runtime) -> None:
+    runtime.event({"type": "app_home_opened", "user": "U01ALICE", "tab": "home"})
+    runtime.drain()
+    home = runtime.sandbox.slack_state.home_views["U01ALICE"][-1]
+    opened = runtime.press(button(home["blocks"], "Run a command…"), channel=None)
+    runtime.drain()
+    assert opened.status == 200
+    [modal] = runtime.sandbox.slack_state.modals
+    assert modal["callback_id"] == "remedy_palette"
+
+    typo = runtime.submit_palette("wrok CPE-3222")
+    assert typo.body["response_action"] == "errors" and "Did you mean work?" in typo.body["errors"]["cmd"]
+
+    ran = runtime.submit_palette("work CPE-3222")
+    assert ran.status == 200 and ran.body == {}  # the modal closes
+    runtime.drain()
+    assert len(only_thread(runtime.sandbox.slack_state)) == 2
+    answer = runtime.sandbox.slack_state.response_view(ran.response_url)
+    assert answer is not None and answer.text.startswith("✅")
+
+
+def test_button_on_a_channel_card_never_overwrites_the_card(runtime: Runtime) -> None:
+    runtime.slash("work CPE-3222")
+    runtime.drain()
+    slack = runtime.sandbox.slack_state
+    card = only_thread(slack)[1]
+    before = (card.text, card.edits)
+    pressed = runtime.press(button(card.blocks, "Compliance"), message_ts=card.ts)
+    runtime.drain()
+    card_now = only_thread(slack)[1]
+    assert (card_now.text, card_now.edits) == before
+    assert slack.response_posts(pressed.response_url)
+
+
+def test_open_card_from_app_home_posts_in_the_home_channel(runtime: Runtime) -> None:
+    runtime.slash("work CPE-3301")
+    runtime.drain()
+    runtime.event({"type": "app_home_opened", "user": "U01ALICE", "tab": "home"})
+    runtime.drain()
+    home = runtime.sandbox.slack_state.home_views["U01ALICE"][-1]
+    assert runtime.press(button(home["blocks"], "Open card"), channel=None).status == 200
+    runtime.drain()
+    thread = only_thread(runtime.sandbox.slack_state)
+    assert len(thread) == 3 and "CPE-3301" in thread[0].text
