@@ -6,7 +6,9 @@ import logging
 from types import TracebackType
 from typing import Any
 
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
+from rq.timeouts import JobTimeoutException
 
 from remedy.jira.errors import JiraError
 from remedy.queue import Origin, QueueUnavailable
@@ -24,6 +26,10 @@ def reason_for(exc: BaseException | None) -> str:
         return "the job stopped unexpectedly"
     if isinstance(exc, _EXPLAINED):
         return str(exc)
+    if isinstance(exc, AbandonedJobError):
+        return "the worker running it stopped unexpectedly"
+    if isinstance(exc, JobTimeoutException):
+        return "it ran past its time limit"
     if isinstance(exc, TimeoutError):
         return "a service took too long to answer"
     # Unknown errors may carry URLs or tokens in their text: show only their kind.
