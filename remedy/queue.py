@@ -140,9 +140,3 @@ class JobQueue:
         except (RedisError, ValueError, NoSuchJobError) as exc:
             raise JobNotFound(f"{job_id} is not a failed job") from exc
         return job
-
-    def ping(self) -> bool:
-        try:
-            return bool(self.connection.ping())
-        except (RedisError, OSError):
-            return False

@@ -10,7 +10,7 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import fakeredis
@@ -50,7 +50,6 @@ class Runtime:
     worker: InProcessWorker
     signing_secret: str
     executor: TrackingExecutor
-    _threaded: bool = field(default=False)
 
     @classmethod
     def start(cls, sandbox: Sandbox, database_url: str, redis_url: str | None = None,
@@ -67,7 +66,7 @@ class Runtime:
             worker.start()
         executor = TrackingExecutor()
         app = create_app(services, executor=executor)
-        return cls(sandbox, services, app, worker, secret, executor, threaded_worker)
+        return cls(sandbox, services, app, worker, secret, executor)
 
     def _dispatch(self, body: str, timestamp: int | None = None, signed: bool = True) -> tuple[int, dict[str, Any]]:
         headers: dict[str, str | Sequence[str]] = {

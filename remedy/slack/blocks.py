@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from remedy.slack.mrkdwn import BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, HEADER_TEXT_MAX, SECTION_TEXT_MAX, truncate
-from remedy.slack.mrkdwn import escape as esc
 
 Block = dict[str, Any]
 CMD_ACTION_PREFIX = "remedy_cmd"
@@ -81,10 +80,6 @@ def failed(reason: str, job_id: str | None = None) -> tuple[str, list[Block]]:
         blocks.append(actions([retry_button(job_id)]))
     return line, blocks
 
-
-def plain(text: str) -> str:
-    """Escape outside text for mrkdwn (re-exported so callers need one import)."""
-    return esc(text)
 
 
 PALETTE_CALLBACK = "remedy_palette"

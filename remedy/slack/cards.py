@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from remedy.jira.models import Issue
 from remedy.slack.blocks import Block, actions, command_button, context, fields, header, link_button, section
 from remedy.slack.mrkdwn import escape as esc
@@ -76,6 +74,3 @@ def _context_line(issue: Issue) -> str:
 def _label(action: str) -> str:
     return action[:1].upper() + action[1:]
 
-
-def as_dict(issue: Issue) -> dict[str, Any]:
-    return issue.model_dump(mode="json")

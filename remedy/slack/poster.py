@@ -186,14 +186,6 @@ class Poster:
             if row is not None:
                 row.status, row.external_id = "done", ts
 
-    def dm(self, user_id: str, text: str, blocks: list[dict[str, Any]] | None,
-           idempotency_key: str) -> Posted:
-        try:
-            channel = str(self.client.conversations_open(users=user_id)["channel"]["id"])
-        except SlackApiError as exc:
-            raise _as_post_error(exc) from exc
-        return self.post_once(channel, text, blocks, idempotency_key)
-
 
 def _status_blocks(status_line: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(status_line, 3000)}}]
