@@ -50,21 +50,14 @@ class JobContext:
         """An idempotency key for one side effect of this command (stable across retries)."""
         return f"{self.job_id}:{name}"
 
-    def progress(self, text: str) -> None:
-        line, blks = blocks.progress(text)
-        self._respond(line, blks)
-
     def done(self, text: str) -> None:
         line, blks = blocks.done(text)
         self._respond(line, blks)
 
-    def fail(self, reason: str, retryable: bool = False) -> None:
-        line, blks = blocks.failed(reason, self.job_id if retryable else None)
+    def fail(self, reason: str) -> None:
+        """❌ without a Retry button: used for failures a retry would repeat."""
+        line, blks = blocks.failed(reason)
         self._respond(line, blks)
-
-    def reply(self, text: str, blks: list[dict[str, Any]] | None = None) -> None:
-        """An extra ephemeral answer, keeping the ⏳ line as it is."""
-        self.services.poster.respond(self.origin.response_url, text, blks, replace=False)
 
     def show(self, text: str, blks: list[dict[str, Any]]) -> None:
         """The job's answer, only to the user, where the ⏳ was."""

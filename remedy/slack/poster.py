@@ -8,13 +8,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from remedy.db.models import Action, SlackThread
@@ -22,6 +23,7 @@ from remedy.db.session import Database
 from remedy.slack.client import webhook_client
 from remedy.slack.mrkdwn import MESSAGE_TEXT_MAX, truncate
 
+log = logging.getLogger("remedy.slack")
 METADATA_EVENT = "remedy_result"
 # Errors that mean "Slack will never accept this": tell the user instead of retrying.
 PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks",
@@ -57,9 +59,11 @@ class Poster:
         """Edit (or add to) the ephemeral answer the user got when the command was acked."""
         if not response_url:
             return
-        webhook_client(response_url, self.timeout).send(
+        resp = webhook_client(response_url, self.timeout).send(
             text=truncate(text, MESSAGE_TEXT_MAX), blocks=blocks, replace_original=replace,
             response_type="ephemeral")
+        if resp.status_code != 200:  # used 5 times or older than 30 min: the user won't see it
+            log.warning("response_url refused the answer (%s %s)", resp.status_code, resp.body[:60])
 
     # -- the home thread --------------------------------------------------------------------
     def home_thread(self, channel: str, ticket: str, status_line: str) -> str:
@@ -73,8 +77,7 @@ class Poster:
 
     def _thread_row(self, channel: str, ticket: str) -> SlackThread | None:
         with self.db.session() as s:
-            return s.scalar(select(SlackThread).where(SlackThread.channel_id == channel,
-                                                      SlackThread.ticket_key == ticket))
+            return s.scalar(_thread_query(channel, ticket))
 
     def _update_status(self, channel: str, ts: str, status_line: str) -> bool:
         try:
@@ -88,8 +91,7 @@ class Poster:
 
     def _forget_thread(self, channel: str, ticket: str) -> None:
         with self.db.session() as s:
-            row = s.scalar(select(SlackThread).where(SlackThread.channel_id == channel,
-                                                     SlackThread.ticket_key == ticket))
+            row = s.scalar(_thread_query(channel, ticket))
             if row is not None:
                 s.delete(row)
 
@@ -108,8 +110,7 @@ class Poster:
             raise _as_post_error(exc) from exc
         ts = str(resp["ts"])
         with self.db.session() as s:
-            row = s.scalar(select(SlackThread).where(SlackThread.channel_id == channel,
-                                                     SlackThread.ticket_key == ticket))
+            row = s.scalar(_thread_query(channel, ticket))
             if row is not None:
                 row.ts = ts
         return ts
@@ -185,6 +186,10 @@ class Poster:
             row = s.scalar(select(Action).where(Action.idempotency_key == key))
             if row is not None:
                 row.status, row.external_id = "done", ts
+
+
+def _thread_query(channel: str, ticket: str) -> Select[SlackThread]:
+    return select(SlackThread).where(SlackThread.channel_id == channel, SlackThread.ticket_key == ticket)
 
 
 def _status_blocks(status_line: str) -> list[dict[str, Any]]:
