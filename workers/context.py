@@ -15,6 +15,7 @@ from typing import Any
 
 from rq import get_current_job
 
+from remedy.config import ConfigError
 from remedy.errors import UserError
 from remedy.jira.errors import JiraAuthError, JiraForbidden, JiraInvalid, JiraNotFound
 from remedy.queue import Origin
@@ -26,7 +27,7 @@ log = logging.getLogger("remedy.jobs")
 
 # Client errors that no retry will cure: the user must change something.
 PERMANENT: tuple[type[Exception], ...] = (UserError, JiraNotFound, JiraForbidden, JiraInvalid,
-                                          JiraAuthError, SlackPostError)
+                                          JiraAuthError, SlackPostError, ConfigError)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
+from sqlalchemy.exc import OperationalError
 
 from remedy.jira.errors import JiraError
 from remedy.queue import Origin, QueueUnavailable
@@ -26,6 +27,8 @@ def reason_for(exc: BaseException | None) -> str:
         return "the job stopped unexpectedly"
     if isinstance(exc, _EXPLAINED):
         return str(exc)
+    if isinstance(exc, OperationalError):
+        return "remedy's database is unreachable"
     if isinstance(exc, AbandonedJobError):
         return "the worker running it stopped unexpectedly"
     if isinstance(exc, JobTimeoutException):

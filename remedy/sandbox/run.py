@@ -55,7 +55,7 @@ class Sandbox:
                 "REMEDY_HOME_CHANNEL": HOME_CHANNEL}
 
     def settings(self, database_url: str, signing_secret: str, **extra: Any) -> Settings:
-        return load_settings(**self.env(signing_secret), DATABASE_URL=database_url, **extra)
+        return load_settings(**{**self.env(signing_secret), "DATABASE_URL": database_url, **extra})
 
     def stop(self) -> None:
         self.slack.stop()

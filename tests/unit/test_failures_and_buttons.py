@@ -140,3 +140,15 @@ def test_open_card_from_app_home_posts_in_the_home_channel(runtime: Runtime) -> 
     runtime.drain()
     thread = only_thread(runtime.sandbox.slack_state)
     assert len(thread) == 3 and "CPE-3301" in thread[0].text
+
+
+def test_jira_not_configured_is_a_clear_refusal(sandbox, sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    rt = Runtime.start(sandbox, sqlite_url, JIRA_URL="")
+    try:
+        sent = rt.slash("work CPE-3222")
+        rt.drain()
+        view = sandbox.slack_state.response_view(sent.response_url)
+        assert view is not None and "missing setting: JIRA_URL" in view.text
+        assert buttons(view.blocks) == []
+    finally:
+        rt.stop()
