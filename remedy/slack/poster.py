@@ -18,7 +18,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from remedy.db.models import Action, SlackThread
+from remedy.actions import ActionLog
+from remedy.db.models import SlackThread
 from remedy.db.session import Database
 from remedy.slack.client import webhook_client
 from remedy.slack.mrkdwn import MESSAGE_TEXT_MAX, truncate
@@ -33,6 +34,8 @@ THREAD_CLAIM_WAIT = 5.0
 
 class SlackPostError(Exception):
     """Slack refused a post for good (``error`` is Slack's code)."""
+
+    refused = True  # Slack answered ok=false: nothing was posted
 
     def __init__(self, error: str, message: str) -> None:
         super().__init__(message)
@@ -52,6 +55,7 @@ class Poster:
         self.client = client
         self.db = db
         self.timeout = timeout
+        self.actions = ActionLog(db)
 
     # -- the ⏳ message -------------------------------------------------------------------
     def respond(self, response_url: str | None, text: str, blocks: list[dict[str, Any]] | None = None,
@@ -137,31 +141,18 @@ class Poster:
 
     def post_once(self, channel: str, text: str, blocks: list[dict[str, Any]] | None,
                   idempotency_key: str, thread_ts: str | None = None) -> Posted:
-        state, ts = self._claim(idempotency_key, channel)
-        if state == "done" and ts:
-            return Posted(channel, ts, thread_ts, reused=True)
-        found = self._find_posted(channel, thread_ts, idempotency_key) if state == "pending" else None
-        if found is None:
+        def post() -> str:
             try:
                 resp = self.client.chat_postMessage(
-                    channel=channel, text=truncate(text, MESSAGE_TEXT_MAX), blocks=blocks,
-                    thread_ts=thread_ts, metadata={"event_type": METADATA_EVENT,
-                                                   "event_payload": {"key": idempotency_key}})
+                    channel=channel, text=truncate(text, MESSAGE_TEXT_MAX), blocks=blocks, thread_ts=thread_ts,
+                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": idempotency_key}})
             except SlackApiError as exc:
                 raise _as_post_error(exc) from exc
-            found = str(resp["ts"])
-        self._finish(idempotency_key, found)
-        return Posted(channel, found, thread_ts, reused=state == "pending")
+            return str(resp["ts"])
 
-    def _claim(self, key: str, channel: str) -> tuple[str, str | None]:
-        """Record intent to post. Returns ("new", None), ("done", ts) or ("pending", None);
-        pending means an earlier run claimed it and may have crashed after posting."""
-        with self.db.session() as s:
-            row = s.scalar(select(Action).where(Action.idempotency_key == key))
-            if row is None:
-                s.add(Action(idempotency_key=key, kind="slack.post", target=channel, status="pending"))
-                return "new", None
-            return ("done", row.external_id) if row.status == "done" else ("pending", None)
+        outcome = self.actions.run_once(idempotency_key, "slack.post", channel, post,
+                                        recover=lambda: self._find_posted(channel, thread_ts, idempotency_key))
+        return Posted(channel, outcome.external_id, thread_ts, reused=outcome.reused)
 
     def _find_posted(self, channel: str, thread_ts: str | None, key: str) -> str | None:
         """Look for a message carrying our key in the thread (or the channel's recent history)."""
@@ -180,12 +171,6 @@ class Poster:
             if payload.get("key") == key:
                 return str(msg["ts"])
         return None
-
-    def _finish(self, key: str, ts: str) -> None:
-        with self.db.session() as s:
-            row = s.scalar(select(Action).where(Action.idempotency_key == key))
-            if row is not None:
-                row.status, row.external_id = "done", ts
 
 
 def _thread_query(channel: str, ticket: str) -> Select[SlackThread]:

@@ -1,12 +1,17 @@
-"""The workflow template (YAML): ordered phases, their Jira statuses, suggested next actions."""
+"""The workflow template (YAML): ordered phases, their Jira statuses, subtasks on entry, exit
+checks, suggested next actions, and the P1..P4 → Jira priority mapping."""
 
 from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+# Checks a phase can demand before a ticket leaves it (evaluated in remedy.workflow.moves).
+ExitCheck = Literal["subtasks_done", "no_open_blockers"]
 
 
 class WorkflowError(Exception):
@@ -18,6 +23,8 @@ class Phase(BaseModel):
 
     name: str
     jira_status: str
+    subtasks: list[str] = []
+    exit_checks: list[ExitCheck] = []
     suggest: list[str] = []
 
 
@@ -26,15 +33,23 @@ class WorkflowTemplate(BaseModel):
 
     name: str
     phases: list[Phase]
+    priorities: dict[str, str] = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
 
     @model_validator(mode="after")
-    def _unique(self) -> WorkflowTemplate:
+    def _consistent(self) -> WorkflowTemplate:
+        if not self.phases:
+            raise ValueError("at least one phase is needed")
         names = [p.name.lower() for p in self.phases]
         if len(set(names)) != len(names):
             raise ValueError("phase names must be unique")
-        if not self.phases:
-            raise ValueError("at least one phase is needed")
+        statuses = [p.jira_status.lower() for p in self.phases]
+        if len(set(statuses)) != len(statuses):
+            raise ValueError("each phase needs its own Jira status")
         return self
+
+    def phase(self, name: str) -> Phase | None:
+        low = name.lower()
+        return next((p for p in self.phases if p.name.lower() == low), None)
 
     def phase_for_status(self, status: str) -> Phase | None:
         """The phase a Jira status belongs to (case-insensitive); None for foreign statuses."""
@@ -44,6 +59,18 @@ class WorkflowTemplate(BaseModel):
     def next_phase(self, phase: Phase) -> Phase | None:
         idx = self.phases.index(phase)
         return self.phases[idx + 1] if idx + 1 < len(self.phases) else None
+
+    def path(self, start: Phase, target: Phase) -> list[Phase]:
+        """The phases a ticket passes through from ``start`` to ``target`` (excluding start),
+        in order, backwards too; moving several phases at once walks this path."""
+        i, j = self.phases.index(start), self.phases.index(target)
+        if j >= i:
+            return self.phases[i + 1: j + 1]
+        return self.phases[j:i][::-1]
+
+    def jira_priority(self, typed: str) -> str:
+        """P1..P4 (or a Jira name typed directly) → the Jira priority name."""
+        return self.priorities.get(typed.upper(), typed.capitalize())
 
 
 def load_workflow(config_dir: Path | None = None) -> WorkflowTemplate:
