@@ -38,6 +38,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	./scripts/ensure-services.sh
 	$(BIN)/python benchmarks/ack_latency.py
+	$(BIN)/python benchmarks/jira_actions.py
 
 chaos: $(STAMP)
 	./scripts/ensure-services.sh

@@ -53,7 +53,11 @@ def _not_yet(cmd: Command) -> Reply:
 
 def handle(deps: BotDeps, text: str, origin: Origin) -> Reply:
     """Turn one command text into an answer for Slack, enqueueing its job if it has one."""
-    parsed = _parse(deps, text, origin.user_id)
+    return run(deps, _parse(deps, text, origin.user_id), origin)
+
+
+def run(deps: BotDeps, parsed: Command | Help, origin: Origin) -> Reply:
+    """Authorize and enqueue an already parsed command (buttons and modals build theirs)."""
     if isinstance(parsed, Help):
         return Reply(parsed.text, parsed.blocks(), refused=parsed.is_error)
     role = Role.from_name(deps.team.role_of(origin.user_id))

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     REMEDY_QUEUE: str = "remedy"
     # Seconds between a failed job's retries; its length is the number of retries.
     REMEDY_RETRY_DELAYS: list[Annotated[int, Field(ge=0, le=3600)]] = [3, 15]
+    # Tries per Jira call on 429/5xx (Retry-After honoured, jittered backoff up to 30 s between).
+    REMEDY_JIRA_TRIES: Annotated[int, Field(ge=1, le=10)] = 4
     # How long one call to an outside service may take before we give up on it.
     REMEDY_HTTP_TIMEOUT: Annotated[float, Field(gt=0, le=120)] = 10.0
 

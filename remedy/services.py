@@ -14,6 +14,7 @@ from functools import cached_property
 from redis import Redis
 from slack_sdk import WebClient
 
+from remedy.actions import ActionLog
 from remedy.audit import AuditWriter
 from remedy.config import Settings, get_settings
 from remedy.db.session import Database
@@ -55,6 +56,10 @@ class Services:
         return Poster(self.slack, self.db, self.settings.REMEDY_HTTP_TIMEOUT)
 
     @cached_property
+    def actions(self) -> ActionLog:
+        return ActionLog(self.db)
+
+    @cached_property
     def audit(self) -> AuditWriter:
         return AuditWriter(self.db)
 
@@ -63,7 +68,8 @@ class Services:
         s = self.settings
         s.require("JIRA_URL", "JIRA_EMAIL", "JIRA_API_TOKEN")
         assert s.JIRA_URL and s.JIRA_EMAIL
-        return JiraClient(s.JIRA_URL, s.JIRA_EMAIL, s.secret("JIRA_API_TOKEN"), timeout=s.REMEDY_HTTP_TIMEOUT)
+        return JiraClient(s.JIRA_URL, s.JIRA_EMAIL, s.secret("JIRA_API_TOKEN"), timeout=s.REMEDY_HTTP_TIMEOUT,
+                          max_tries=s.REMEDY_JIRA_TRIES)
 
     def close(self) -> None:
         if "jira" in self.__dict__:

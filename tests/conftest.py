@@ -61,8 +61,9 @@ def redis_url() -> str:
 @pytest.fixture
 def runtime(sandbox: Sandbox, sqlite_url: str) -> Iterator[Runtime]:
     """Embedded default: SQLite, fakeredis, in-process worker, simulators over HTTP.
-    One immediate retry so failure paths run fast."""
-    rt = Runtime.start(sandbox, sqlite_url, REMEDY_RETRY_DELAYS=[0])
+    One try per Jira call and one immediate job retry, so failure paths run fast (the client's
+    own retries are tested in test_jira_client)."""
+    rt = Runtime.start(sandbox, sqlite_url, REMEDY_RETRY_DELAYS=[0], REMEDY_JIRA_TRIES=1)
     yield rt
     rt.stop()
 

@@ -18,10 +18,12 @@ from rq import get_current_job
 from remedy.config import ConfigError
 from remedy.errors import UserError
 from remedy.jira.errors import JiraAuthError, JiraForbidden, JiraInvalid, JiraNotFound
+from remedy.jira.models import Issue
+from remedy.parallel import parallel
 from remedy.queue import Origin
 from remedy.services import Services, get_services
-from remedy.slack import blocks
-from remedy.slack.poster import SlackPostError
+from remedy.slack import blocks, cards
+from remedy.slack.poster import Posted, SlackPostError
 
 log = logging.getLogger("remedy.jobs")
 
@@ -83,3 +85,45 @@ def job_context(origin: dict[str, Any]) -> Iterator[JobContext]:
             job.meta["refused"] = str(exc)[:300]
             job.save_meta()
         ctx.fail(str(exc))
+
+
+def thread_reply(ctx: JobContext, issue: Issue | str, text: str, blks: list[dict[str, Any]] | None, name: str,
+                 once_key: str | None = None) -> Posted:
+    """Post a result under the ticket's home thread, once per command (or once per ``once_key``
+    when the effect is not tied to one command, e.g. a draft). Given the issue, the thread's
+    status line is refreshed from it; given only its key, the last line is kept and the ticket is
+    read only if the thread must be created."""
+    svc = ctx.services
+
+    def line_for(found: Issue) -> str:
+        return cards.status_line(found, svc.workflow, svc.settings.JIRA_URL)
+
+    if isinstance(issue, str):
+        key, status = issue, (lambda: line_for(svc.jira.get_issue(issue)))
+        return svc.poster.reply(ctx.channel, key, status, text, blks, once_key or ctx.key(name))
+    return svc.poster.reply(ctx.channel, issue.key, line_for(issue), text, blks, once_key or ctx.key(name))
+
+
+def actor_name(ctx: JobContext) -> str:
+    person = ctx.services.team.by_slack_id(ctx.user)
+    return person.name if person else f"<@{ctx.user}>"
+
+
+def audit(ctx: JobContext, action: str, target: str, once_key: str | None = None, **data: Any) -> None:
+    """One audit event per command and action (or per ``once_key``), however often the job runs."""
+    ctx.services.audit.append(ctx.user, action, target, source="jira" if action.startswith("jira.") else "slack",
+                              data={"job": ctx.job_id, **data},
+                              once_key=once_key or ctx.key(f"audit:{action}:{target}"))
+
+
+def report(ctx: JobContext, issue: Issue | str, line: str, done: str, action: str, *,
+           blks: list[dict[str, Any]] | None = None, reply_key: str | None = None, audit_key: str | None = None,
+           **data: Any) -> None:
+    """The answers to a finished write — a reply in the ticket's thread, the audit event, the ✅ —
+    are independent of each other, so they go out side by side."""
+    key = issue if isinstance(issue, str) else issue.key
+    parallel([
+        lambda: thread_reply(ctx, issue, line, blks or [blocks.section(line)], action, once_key=reply_key),
+        lambda: audit(ctx, action, key, once_key=audit_key, **data),
+        lambda: ctx.done(done),
+    ])

@@ -25,9 +25,17 @@ class _ThreadWorker(SimpleWorker):
     def _install_signal_handlers(self) -> None:
         return None
 
+    # RQ listens on a pub/sub channel for `rq` CLI commands (stop, kill-horse) in a thread it joins
+    # for up to 1 s at the end of every burst; an in-process worker takes no such commands.
+    def subscribe(self) -> None:
+        return None
+
+    def unsubscribe(self) -> None:
+        return None
+
 
 class InProcessWorker:
-    def __init__(self, queue: JobQueue, poll: float = 0.02) -> None:
+    def __init__(self, queue: JobQueue, poll: float = 0.005) -> None:
         self.queue = queue
         self.poll = poll
         self._worker: _ThreadWorker | None = None  # created on first use: RQ talks to Redis at once

@@ -8,7 +8,7 @@ from remedy import memory
 from remedy.errors import UserError
 from remedy.slack import cards
 from remedy.slack.mrkdwn import escape
-from workers.context import job_context
+from workers.context import audit, job_context, thread_reply
 
 
 def work(origin: dict[str, Any], key: str, **_: Any) -> None:
@@ -18,12 +18,9 @@ def work(origin: dict[str, Any], key: str, **_: Any) -> None:
         issue = svc.jira.get_issue(key)
         jira_url = svc.settings.JIRA_URL
         text, card = cards.ticket_card(issue, svc.workflow, jira_url, ref=ctx.job_id)
-        status = cards.status_line(issue, svc.workflow, jira_url)
-        posted = svc.poster.reply(ctx.channel, issue.key, status, text, card, ctx.key("card"))
+        posted = thread_reply(ctx, issue, text, card, "card")
         memory.set_focus(svc.db, ctx.user, issue.key)
-        svc.audit.append(ctx.user, "ticket.work", issue.key, source="slack",
-                         data={"channel": ctx.channel, "ts": posted.ts, "job": ctx.job_id},
-                         once_key=ctx.key("audit"))
+        audit(ctx, "ticket.work", issue.key, channel=ctx.channel, ts=posted.ts)
         ctx.done(f"*{issue.key}* is your focus now — {escape(issue.summary)} "
                  f"({escape(cards.phase_name(issue, svc.workflow))}); the card is in its thread.")
 

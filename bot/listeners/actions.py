@@ -13,7 +13,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.deps import BotDeps
-from bot.dispatch import Reply, handle
+from bot.dispatch import Reply, handle, run
+from remedy.commands import Help, parse_button
 from remedy.queue import Origin
 from remedy.slack.blocks import CMD_ACTION_PREFIX, RETRY_ACTION
 
@@ -28,30 +29,28 @@ def _value(body: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
-def _origin(body: dict[str, Any], text: str) -> Origin:
+def _origin(body: dict[str, Any], text: str, ref: str = "") -> Origin:
     container = body.get("container") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     return Origin(user_id=body["user"]["id"], channel_id=channel, response_url=body.get("response_url"),
                   trigger_id=body.get("trigger_id"), team_id=(body.get("team") or {}).get("id"),
                   text=text, source="button", thread_ts=container.get("thread_ts"),
-                  extra={"ephemeral": bool(container.get("is_ephemeral"))})
-
-
-def _command_text(value: dict[str, Any]) -> str | None:
-    action, ticket = value.get("action"), value.get("ticket")
-    if not isinstance(action, str) or not action:
-        return None
-    if action == "retry":
-        ref = value.get("ref")
-        return f"retry {ref}" if isinstance(ref, str) and ref else None
-    return f"{action} {ticket}" if isinstance(ticket, str) and ticket else action
+                  extra={"ephemeral": bool(container.get("is_ephemeral")), "ref": ref})
 
 
 def _press(deps: BotDeps, body: dict[str, Any]) -> Reply:
-    text = _command_text(_value(body))
-    if text is None:
+    value = _value(body)
+    action, ticket, ref = value.get("action"), value.get("ticket"), value.get("ref")
+    if not isinstance(action, str) or not action:
         return BAD_BUTTON
-    return handle(deps, text, _origin(body, text))
+    ref = ref if isinstance(ref, str) else ""
+    if action == "retry":
+        return handle(deps, f"retry {ref}", _origin(body, f"retry {ref}", ref)) if ref else BAD_BUTTON
+    ticket = ticket if isinstance(ticket, str) and ticket else None
+    # The button names a suggestion ("move to plan") about a ticket: parse it as typed about that ticket.
+    parsed = parse_button(action, ticket)
+    text = parsed.text() if not isinstance(parsed, Help) else action
+    return run(deps, parsed, _origin(body, text, ref))
 
 
 def _answer(respond: Respond, context: BoltContext) -> None:

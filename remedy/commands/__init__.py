@@ -1,7 +1,8 @@
 """The `/remedy` command grammar: Slack text → typed Command objects (or Help).
 
-    from remedy.commands import parse, Command, Help
+    from remedy.commands import parse, parse_button, Command, Help
     result = parse("move to pilot", focus="CPE-3222")   # Move(key="CPE-3222", phase="Pilot", ...)
+    clicked = parse_button("move to pilot", "CPE-3222")  # a card button: as if typed about CPE-3222
 
 Pure and fast (no I/O besides zoneinfo lookups for `digest here`), and `parse` never raises.
 """
@@ -21,7 +22,7 @@ from remedy.commands.bulk import (
     TeamImpact,
 )
 from remedy.commands.catalog import AREAS, AVAILABLE_JOBS, CATALOG, CommandSpec, Role
-from remedy.commands.grammar import PARSERS, parse
+from remedy.commands.grammar import PARSERS, parse, parse_button
 from remedy.commands.jamf import (
     AuditReport,
     Compliance,
@@ -58,7 +59,9 @@ from remedy.commands.ticket import (
     Analyze,
     Assign,
     Comment,
+    DiscardDraft,
     DraftComment,
+    EditDraft,
     Move,
     PostComment,
     SetPriority,
@@ -73,6 +76,8 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         Analyze,
         DraftComment,
         PostComment,
+        DiscardDraft,
+        EditDraft,
         Comment,
         Move,
         Assign,
@@ -149,8 +154,10 @@ __all__ = [
     "DigestHere",
     "DigestOff",
     "DigestShow",
+    "DiscardDraft",
     "Doctor",
     "DraftComment",
+    "EditDraft",
     "Escalate",
     "Exceptions",
     "FocusEpic",
@@ -182,4 +189,5 @@ __all__ = [
     "When",
     "Work",
     "parse",
+    "parse_button",
 ]

@@ -58,10 +58,14 @@ def limited(text: str) -> str:
 
 
 class Args:
-    def __init__(self, text: str, tokens: list[Token], focus: str | None) -> None:
+    """`phrase` is the command as typed (casefolded words: `block` for `add blocker`), for parsers
+    whose arguments read differently under an alias."""
+
+    def __init__(self, text: str, tokens: list[Token], focus: str | None, phrase: str = "") -> None:
         self.text = text
         self.tokens = tokens
         self.focus = focus
+        self.phrase = phrase
         self.i = 0
 
     def done(self) -> bool:

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from remedy.commands import bulk, jamf, team, ticket
 from remedy.commands import help as helps
 from remedy.commands.args import ArgError, Args, MissingKey, Parser
-from remedy.commands.catalog import LONGEST_PHRASE, PHRASES, match_phrase
+from remedy.commands.catalog import CATALOG, LONGEST_PHRASE, PHRASES, match_phrase
 from remedy.commands.lexer import Token, as_key, clean, lex
-from remedy.commands.model import KEY_RE, Command, Help
+from remedy.commands.model import KEY_RE, Command, Help, Scope
 from remedy.slack import mrkdwn
 
 # Guards against absurd input (free text has its own limit, args.MAX_TEXT_CHARS). The limit is on the
@@ -58,7 +58,30 @@ def _parse(text: str, focus: str | None) -> Command | Help:
     rest = tokens[used:]
     if len(rest) == 1 and rest[0].low in _HELP_FLAGS:
         return helps.command_help(name)
-    return _run(name, Args(cleaned, rest, _focus(focus)), words, used)
+    phrase = " ".join(words[:used])
+    return _run(name, Args(cleaned, rest, _focus(focus), phrase), words, used)
+
+
+def parse_button(action: str, ticket: str | None) -> Command | Help:
+    """A card button's suggestion (`move to plan`, `work`, `compliance report`) about `ticket`.
+
+    The result is what the user would get by typing the suggestion about that ticket: the ticket
+    fills an optional key, is appended where the key is required, and narrows a bulk command's
+    default scope to that one ticket. Without a valid ticket this is `parse(action)`.
+    """
+    key = _focus(ticket)
+    result = parse(action, focus=key)
+    if key is None:
+        return result
+    if isinstance(result, Help):
+        required = result.command is not None and CATALOG[result.command].key == "required"
+        return parse(f"{action} {key}") if required else result
+    if result.key_from_focus:
+        return result.model_copy(update={"key_from_focus": False})
+    scope = getattr(result, "scope", None)
+    if isinstance(scope, Scope) and scope.kind == "default":
+        return result.model_copy(update={"scope": Scope(kind="keys", keys=(key,))})
+    return result
 
 
 def _run(name: str, args: Args, words: list[str], used: int) -> Command | Help:

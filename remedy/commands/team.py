@@ -110,6 +110,15 @@ def _progress(args: Args) -> Command:
     return Progress(period=_PERIODS[word])
 
 
+def _blocked(args: Args) -> Command:
+    if args.word() == "by":
+        # "blocked by CPE-3301" records a blocker; `blocked` itself lists what waits on what.
+        blocker = as_key(args.peek(1)) or "CPE-3301"
+        raise ArgError(f"To record a blocker, use {code('block by ' + blocker)}.", suggestion="add blocker")
+    args.end()
+    return Blocked()
+
+
 def _my_focus(args: Args) -> Command:
     token = args.peek()
     key = as_key(token)
@@ -190,7 +199,7 @@ def _sync(args: Args) -> Command:
 
 PARSERS: dict[str, Parser] = {
     "resume": simple(Resume),
-    "blocked": simple(Blocked),
+    "blocked": _blocked,
     "my focus": _my_focus,
     "progress": _progress,
     "escalate": _escalate,

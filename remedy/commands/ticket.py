@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
-from typing import ClassVar, Literal
+import difflib
+from typing import ClassVar, Literal, get_args
 
 from pydantic import field_validator, model_validator
 
@@ -14,8 +14,14 @@ from remedy.commands.people import NAME
 from remedy.commands.phases import NOT_PHASES, PHASES, Phase, find_phase, suggest_phase
 from remedy.slack import mrkdwn
 
-Priority = Literal["P1", "P2", "P3", "P4"]
-_PRIORITY = re.compile(r"p([1-4])[.,:;!]?")
+# P1..P4 are remedy's levels (the workflow template maps them to Jira priorities); the names are
+# Jira's stock priorities, for people who think in those.
+Priority = Literal["P1", "P2", "P3", "P4", "Highest", "High", "Medium", "Low", "Lowest"]
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)
+_PRIORITY_WORDS: dict[str, Priority] = {level.casefold(): level for level in PRIORITIES}
+_PRIORITY_LIST = ", ".join(f"`{level}`" for level in PRIORITIES)
+_TRAILING = ".,:;!"
+_SUGGEST_MAX = 20
 REASON_LEAD = ("because", "-", "—", "–", ":")
 DESCRIBE_TEXT_MAX = 80
 
@@ -23,6 +29,20 @@ DESCRIBE_TEXT_MAX = 80
 def short(text: str) -> str:
     """User text for an ack line: one line, shortened, escaped."""
     return mrkdwn.escape(mrkdwn.truncate(" ".join(text.split()), DESCRIBE_TEXT_MAX))
+
+
+def find_priority(typed: str) -> Priority | None:
+    """The canonical priority for `typed` (`p1`, `HIGH`, `low,`), or None."""
+    return _PRIORITY_WORDS.get(typed.casefold().rstrip(_TRAILING))
+
+
+def suggest_priority(typed: str) -> Priority | None:
+    """The priority a typo most likely meant (`hihg` → High), or None."""
+    word = typed.casefold().rstrip(_TRAILING)
+    if len(word) > _SUGGEST_MAX:
+        return None
+    match = difflib.get_close_matches(word, list(_PRIORITY_WORDS), n=1, cutoff=0.6)
+    return _PRIORITY_WORDS[match[0]] if match else None
 
 
 class Work(Command):
@@ -34,11 +54,39 @@ class Analyze(Command):
 
 
 class DraftComment(Command):
+    """`about` steers the draft (`draft comment about the pilot results`); None lets it choose."""
+
     name: ClassVar[str] = "draft comment"
+    about: str | None = None
+
+    def describe(self) -> str:
+        base = super().describe()
+        return f"{base} about “{short(self.about)}”" if self.about else base
+
+    def text(self) -> str:
+        base = super().text()
+        return f"{base} about {emit_free(self.about)}" if self.about else base
 
 
 class PostComment(Command):
     name: ClassVar[str] = "post comment"
+
+
+class DiscardDraft(Command):
+    name: ClassVar[str] = "discard draft"
+
+
+class EditDraft(Command):
+    """Replace the text of the user's latest draft comment on the ticket with `body`."""
+
+    name: ClassVar[str] = "edit draft"
+    body: str
+
+    def describe(self) -> str:
+        return f"Updating your draft comment on {self.key}: “{short(self.body)}”"
+
+    def text(self) -> str:
+        return f"edit draft {self.key} {emit_free(self.body)}"
 
 
 class Watch(Command):
@@ -83,6 +131,11 @@ class SetPriority(Command):
     priority: Priority
     reason: str | None = None
 
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority(cls, value: object) -> object:
+        return _PRIORITY_WORDS.get(value.casefold(), value) if isinstance(value, str) else value
+
     def describe(self) -> str:
         why = f" ({short(self.reason)})" if self.reason else ""
         return f"Setting {self.key} to {self.priority}{why}"
@@ -123,6 +176,27 @@ def _comment(args: Args) -> Command:
         raise ArgError("What should the comment say? Put it in quotes after the command.")
     key, from_focus = args.resolve(explicit)
     return Comment(key=key, key_from_focus=from_focus, body=body)
+
+
+def _draft_comment(args: Args) -> Command:
+    explicit = args.key()
+    about = None
+    if args.skip("about"):
+        about = args.free_text()
+        if not about:
+            raise ArgError("About what? Add a topic, like `draft comment about the pilot results`.")
+    args.end()
+    key, from_focus = args.resolve(explicit)
+    return DraftComment(key=key, key_from_focus=from_focus, about=about)
+
+
+def _edit_draft(args: Args) -> Command:
+    explicit = args.key()
+    body = args.free_text()
+    if not body:
+        raise ArgError("What should the draft say instead? Put the new text in quotes after the command.")
+    key, from_focus = args.resolve(explicit)
+    return EditDraft(key=key, key_from_focus=from_focus, body=body)
 
 
 def _move(args: Args) -> Command:
@@ -170,21 +244,41 @@ def person_or_name(args: Args, what: str = "person") -> PersonRef:
 
 def _priority(args: Args) -> Command:
     explicit = args.key()
+    args.skip("to")
     token = args.peek()
-    found = _PRIORITY.fullmatch(token.low) if token else None
     if token is None:
-        raise ArgError("Which priority? One of `P1`, `P2`, `P3`, `P4`.")
-    if found is None:
-        raise ArgError(f"{code(token.value)} is not a priority; use `P1`, `P2`, `P3` or `P4`.")
+        raise ArgError(f"Which priority? One of {_PRIORITY_LIST}.")
+    level = find_priority(token.low) if token.kind == "word" else None
+    if level is None:
+        raise _priority_error(token.value)
     args.take()
     args.skip(*REASON_LEAD)
     reason = args.free_text() or None
     key, from_focus = args.resolve(explicit)
-    level: Priority = ("P1", "P2", "P3", "P4")[int(found.group(1)) - 1]
     return SetPriority(key=key, key_from_focus=from_focus, priority=level, reason=reason)
 
 
+def _priority_error(typed: str) -> ArgError:
+    guess = suggest_priority(typed)
+    if guess:
+        return ArgError(f"{code(typed)} is not a priority. Did you mean {mrkdwn.inline_code(guess)}?", guess)
+    return ArgError(f"{code(typed)} is not a priority; use one of {_PRIORITY_LIST}.")
+
+
 def _add_blocker(args: Args) -> Command:
+    if args.phrase == "block":
+        key, blocker, from_focus = _block_by(args)
+        hint = "Name the ticket that blocks it after `by`."
+    else:
+        key, blocker, from_focus = _blocker_first(args)
+        hint = f"Name the ticket that blocks it after {key}."
+    if key == blocker:
+        raise ArgError(f"{key} cannot block itself. {hint}")
+    return AddBlocker(key=key, key_from_focus=from_focus, blocker=blocker)
+
+
+def _blocker_first(args: Args) -> tuple[str, str, bool]:
+    """`add blocker [KEY] BLOCKER` or `add blocker BLOCKER to KEY` → (key, blocker, key_from_focus)."""
     first = args.need_key("ticket is the blocker")
     if args.skip("to", "on", "for", "of"):
         # "add blocker CPE-3301 to CPE-3222": the first key blocks the second.
@@ -196,16 +290,28 @@ def _add_blocker(args: Args) -> Command:
         args.end()
         key, from_focus = args.resolve(None)
     args.end()
-    if key == blocker:
-        raise ArgError(f"{key} cannot block itself. Name the ticket that blocks it after {key}.")
-    return AddBlocker(key=key, key_from_focus=from_focus, blocker=blocker)
+    return key, blocker, from_focus
+
+
+def _block_by(args: Args) -> tuple[str, str, bool]:
+    """`block [KEY] by BLOCKER`: BLOCKER blocks KEY (the focus ticket when KEY is left out)."""
+    explicit = args.key()
+    if not args.skip("by"):
+        example = f"block {explicit or 'CPE-3222'} by CPE-3301"
+        raise ArgError(f"Blocked by which ticket? Say it after `by`, like {code(example)}.")
+    blocker = args.need_key("ticket blocks it")
+    args.end()
+    key, from_focus = args.resolve(explicit)
+    return key, blocker, from_focus
 
 
 PARSERS: dict[str, Parser] = {
     "work": simple(Work),
     "analyze": simple(Analyze),
-    "draft comment": simple(DraftComment),
+    "draft comment": _draft_comment,
     "post comment": simple(PostComment),
+    "discard draft": simple(DiscardDraft),
+    "edit draft": _edit_draft,
     "watch": simple(Watch),
     "comment": _comment,
     "move": _move,

@@ -75,4 +75,33 @@ class SlackThread(Base):
     channel_id: Mapped[str] = mapped_column(String(32))
     ticket_key: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str] = mapped_column(String(32))
+    status_line: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Draft(Base):
+    """A comment a user is preparing for a ticket; posted at most once."""
+
+    __tablename__ = "draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), index=True)
+    ticket_key: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | posted | discarded
+    comment_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class PriorityOverride(Base):
+    """A person overrode a ticket's priority, and why (the prioritization rules read these)."""
+
+    __tablename__ = "priority_override"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_key: Mapped[str] = mapped_column(String(32), index=True)
+    priority: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    slack_user_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -11,10 +11,12 @@ from remedy.jira.errors import (
     JiraRateLimited,
     JiraUnavailable,
 )
-from remedy.jira.models import Comment, Issue, IssueLink, JiraUser
+from remedy.jira.models import BulkResult, Comment, Issue, IssueLink, JiraUser, SubtaskRef, Transition
+from remedy.jira.pacer import WritePacer
 
 __all__ = [
     "ISSUE_FIELDS",
+    "BulkResult",
     "Comment",
     "Issue",
     "IssueLink",
@@ -28,6 +30,9 @@ __all__ = [
     "JiraUnavailable",
     "JiraUser",
     "RetryPolicy",
+    "SubtaskRef",
+    "Transition",
+    "WritePacer",
     "adf_to_text",
     "no_retry",
     "normalize_issue_key",

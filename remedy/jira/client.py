@@ -1,9 +1,8 @@
 """Jira Cloud REST v3 client: typed results, one error family, bounded time.
 
-Every request goes through :meth:`JiraClient._send`, the single place where transport and HTTP
-failures become :mod:`remedy.jira.errors`. Retries are not done yet; ``_send`` already asks a
-retry policy (``_retry_policy``) after each retryable failure, and the default policy says
-"give up", so backoff with Retry-After and write pacing plug in there without touching callers.
+Every request goes through :meth:`remedy.jira.http.JiraHttp.send`, the single place where failures
+become :mod:`remedy.jira.errors`, retries happen and writes are paced. Methods here only build
+requests and parse answers, and say whether a POST may safely be sent twice.
 """
 
 from __future__ import annotations
@@ -16,35 +15,30 @@ from typing import Any
 
 import httpx
 
-from remedy.jira.errors import (
-    JiraAuthError,
-    JiraError,
-    JiraForbidden,
-    JiraInvalid,
-    JiraNotFound,
-    JiraRateLimited,
-    JiraUnavailable,
-)
-from remedy.jira.models import Issue, JiraUser
+from remedy.jira.adf import text_to_adf
+from remedy.jira.errors import JiraError, JiraInvalid, JiraUnavailable
+from remedy.jira.http import JiraHttp, RetryPolicy, no_retry
+from remedy.jira.models import BulkResult, Comment, Issue, JiraUser, Transition
+from remedy.jira.pacer import WritePacer
 
+__all__ = ["ISSUE_FIELDS", "JiraClient", "RetryPolicy", "no_retry", "normalize_issue_key"]
+
+API = "/rest/api/3"
 # The fields Issue.from_api understands; asking for them explicitly keeps payloads small and
 # makes search (whose default is "id" only) return the same shape as GET issue.
 ISSUE_FIELDS: tuple[str, ...] = (
     "summary", "status", "priority", "assignee", "reporter", "labels", "issuetype", "created",
-    "updated", "duedate", "description", "parent", "subtasks", "issuelinks", "comment",
+    "updated", "duedate", "description", "parent", "subtasks", "issuelinks", "comment", "watches",
+    "resolution",
 )  # fmt: skip
 # Issue.from_api cannot build an Issue without these, whatever subset a caller asks for.
 _REQUIRED_FIELDS: tuple[str, ...] = ("summary", "status", "issuetype", "created", "updated")
-_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9]+-\d+")
-_DETAIL_LIMIT = 300
-
-# (method, attempt starting at 0, error) -> seconds to wait before trying again, or None to raise.
-RetryPolicy = Callable[[str, int, JiraError], float | None]
-
-
-def no_retry(method: str, attempt: int, error: JiraError) -> float | None:
-    """The policy of this slice: surface the first failure unchanged."""
-    return None
+_ISSUE_KEY = re.compile(r"[A-Z][A-Z0-9_]+-\d+")
+# The property remedy stores on its own comments so a re-run job can find what it already posted.
+MARKER_PROPERTY = "remedy"
+_COMMENT_PAGE = 100
+_BULK_LIMIT = 1000  # Jira's cap per bulk transition request
+_BULK_RUNNING = frozenset({"ENQUEUED", "RUNNING", "CANCEL_REQUESTED"})
 
 
 def normalize_issue_key(key: str) -> str:
@@ -64,31 +58,30 @@ class JiraClient:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 10.0,
+        max_tries: int = 4,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        pacer: WritePacer | None = None,
     ) -> None:
-        self._timeout = httpx.Timeout(timeout, connect=3.0)
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            auth=httpx.BasicAuth(email, api_token),
+        self._http = JiraHttp(
+            base_url,
+            httpx.BasicAuth(email, api_token),
             transport=transport,
-            timeout=self._timeout,
-            headers={"Accept": "application/json", "User-Agent": "remedy-jira/0.1"},
+            timeout=timeout,
+            max_tries=max_tries,
+            max_backoff=max_backoff,
+            sleep=sleep,
+            pacer=pacer,
         )
-        self._retry_policy: RetryPolicy = no_retry
-        self._sleep: Callable[[float], None] = time.sleep
+        self._sleep = sleep
+        self._send = self._http.send
 
-    # -- reads -------------------------------------------------------------------------------
+    # -- issues ------------------------------------------------------------------------------
 
     def get_issue(self, key: str) -> Issue:
         issue_key = normalize_issue_key(key)
         params = {"fields": ",".join(ISSUE_FIELDS)}
-        response = self._send("GET", f"/rest/api/3/issue/{issue_key}", params=params, subject=issue_key)
-        return Issue.from_api(_json(response))
-
-    def myself(self) -> JiraUser:
-        return JiraUser.from_api(_json(self._send("GET", "/rest/api/3/myself")))
-
-    def server_info(self) -> dict[str, Any]:
-        return _json(self._send("GET", "/rest/api/3/serverInfo"))
+        return Issue.from_api(_json(self._send("GET", f"{API}/issue/{issue_key}", params=params, subject=issue_key)))
 
     def search(self, jql: str, fields: Sequence[str] | None = None, max_results: int = 50) -> Iterator[Issue]:
         """Yield every issue matching ``jql``, following ``nextPageToken`` page by page.
@@ -99,7 +92,8 @@ class JiraClient:
         body: dict[str, Any] = {"jql": jql, "fields": wanted, "maxResults": max_results}
         seen_tokens: set[str] = set()
         while True:
-            page = _json(self._send("POST", "/rest/api/3/search/jql", json=body))
+            # A search is a read sent as POST: repeating it after a timeout is harmless.
+            page = _json(self._send("POST", f"{API}/search/jql", json=body, idempotent=True))
             for raw in page.get("issues") or []:
                 yield Issue.from_api(raw)
             token = page.get("nextPageToken")
@@ -110,6 +104,174 @@ class JiraClient:
                 raise JiraUnavailable("Jira search paging looped (repeated nextPageToken)")
             seen_tokens.add(token)
             body = {**body, "nextPageToken": token}
+
+    def create_subtask(
+        self,
+        parent_key: str,
+        summary: str,
+        *,
+        project_key: str | None = None,
+        labels: Sequence[str] = (),
+        description: str | None = None,
+    ) -> str:
+        """Create a Sub-task under ``parent_key`` (in the parent's project by default); return its key."""
+        parent = normalize_issue_key(parent_key)
+        fields: dict[str, Any] = {
+            "project": {"key": (project_key or parent.rsplit("-", 1)[0]).upper()},
+            "parent": {"key": parent},
+            "issuetype": {"name": "Sub-task"},
+            "summary": summary,
+        }
+        if labels:
+            fields["labels"] = list(labels)
+        if description:
+            fields["description"] = text_to_adf(description)
+        # Pace on the parent: a burst of sub-tasks is a burst of writes to its sub-task list.
+        response = self._send("POST", f"{API}/issue", json={"fields": fields}, subject=parent,
+                              action=f"create sub-tasks under {parent}", pace=[parent])  # fmt: skip
+        return str(_json(response)["key"])
+
+    def set_priority(self, key: str, name: str) -> None:
+        issue_key = normalize_issue_key(key)
+        body = {"fields": {"priority": {"name": name}}}
+        self._send("PUT", f"{API}/issue/{issue_key}", json=body, subject=issue_key, action=f"edit {issue_key}")
+
+    def assign(self, key: str, account_id: str | None) -> None:
+        """Assign to ``account_id``; None unassigns (Jira reads ``"accountId": null`` that way)."""
+        issue_key = normalize_issue_key(key)
+        self._send("PUT", f"{API}/issue/{issue_key}/assignee", json={"accountId": account_id},
+                   subject=issue_key, action=f"assign {issue_key}")  # fmt: skip
+
+    # -- workflow ----------------------------------------------------------------------------
+
+    def transitions(self, key: str) -> list[Transition]:
+        """The transitions allowed *now* (they depend on the issue's current status)."""
+        issue_key = normalize_issue_key(key)
+        page = _json(self._send("GET", f"{API}/issue/{issue_key}/transitions", subject=issue_key))
+        return [Transition.from_api(raw) for raw in page.get("transitions") or []]
+
+    def transition(self, key: str, transition_id: str) -> None:
+        issue_key = normalize_issue_key(key)
+        self._send("POST", f"{API}/issue/{issue_key}/transitions", json={"transition": {"id": transition_id}},
+                   subject=issue_key, action=f"transition {issue_key}")  # fmt: skip
+
+    def bulk_transition(
+        self, keys: Sequence[str], transition_id: str, *, poll_every: float = 1.0, timeout: float = 120.0
+    ) -> BulkResult:
+        """Transition many issues in one Jira task and wait for it to finish.
+
+        No keys: nothing is sent and the result is empty. Raises JiraUnavailable if the task is
+        still running after ``timeout`` seconds, and JiraError if Jira reports it failed.
+        """
+        issue_keys = list(dict.fromkeys(normalize_issue_key(key) for key in keys))
+        if not issue_keys:
+            return BulkResult(task_id="")
+        if len(issue_keys) > _BULK_LIMIT:
+            raise JiraInvalid(f"Jira bulk-transitions at most {_BULK_LIMIT} issues at once", status=None)
+        body = {"bulkTransitionInputs": [{"selectedIssueIdsOrKeys": issue_keys, "transitionId": transition_id}]}
+        submitted = _json(self._send("POST", f"{API}/bulk/issues/transition", json=body, action="bulk-transition"))
+        return self._await_bulk(str(submitted["taskId"]), poll_every, timeout)
+
+    def _await_bulk(self, task_id: str, poll_every: float, timeout: float) -> BulkResult:
+        started, waited = time.monotonic(), 0.0
+        while True:
+            progress = _json(self._send("GET", f"{API}/bulk/queue/{task_id}", subject=f"bulk task {task_id}"))
+            status = str(progress.get("status", ""))
+            if status == "COMPLETE":
+                return BulkResult.from_api({"taskId": task_id, **progress})
+            if status not in _BULK_RUNNING:
+                raise JiraError(f"Jira bulk task {task_id} ended {status or 'without a status'}")
+            # Count both the time slept and the wall clock: an injected sleep in tests takes no
+            # time, a real one plus slow polls takes more than the sleeps alone.
+            if max(waited, time.monotonic() - started) + poll_every > timeout:
+                raise JiraUnavailable(f"Jira bulk task {task_id} still running after {timeout:g} s")
+            self._sleep(poll_every)
+            waited += poll_every
+
+    # -- comments ----------------------------------------------------------------------------
+
+    def add_comment(self, key: str, text: str, *, marker: str | None = None) -> Comment:
+        """Post ``text`` (markdown-ish, converted to ADF); ``marker`` tags it for find_comment."""
+        issue_key = normalize_issue_key(key)
+        body: dict[str, Any] = {"body": text_to_adf(text)}
+        if marker is not None:
+            body["properties"] = [{"key": MARKER_PROPERTY, "value": {"marker": marker}}]
+        try:
+            response = self._send("POST", f"{API}/issue/{issue_key}/comment", json=body, subject=issue_key,
+                                  action=f"comment on {issue_key}")  # fmt: skip
+        except JiraUnavailable:
+            landed = self._landed(issue_key, marker)
+            if landed is None:
+                raise
+            return landed
+        comment = Comment.from_api(_json(response))
+        # Jira does not echo properties in the 201 body; keep what we stored so callers see it.
+        if marker is None or comment.properties:
+            return comment
+        return comment.model_copy(update={"properties": {MARKER_PROPERTY: {"marker": marker}}})
+
+    def _landed(self, issue_key: str, marker: str | None) -> Comment | None:
+        """After a failed POST: the marked comment if it was created anyway (a timed-out POST may be)."""
+        if marker is None:
+            return None
+        try:
+            return self.find_comment(issue_key, marker)
+        except JiraError:
+            return None  # still unreachable: the caller sees the original failure
+
+    def find_comment(self, key: str, marker: str) -> Comment | None:
+        """The comment remedy tagged with ``marker``, searching every page; None if there is none."""
+        issue_key = normalize_issue_key(key)
+        start = 0
+        while True:
+            params: dict[str, str | int] = {"expand": "properties", "startAt": start, "maxResults": _COMMENT_PAGE}
+            page = _json(self._send("GET", f"{API}/issue/{issue_key}/comment", params=params, subject=issue_key))
+            comments = [Comment.from_api(raw) for raw in page.get("comments") or []]
+            found = next((c for c in comments if c.marker(MARKER_PROPERTY) == marker), None)
+            if found is not None:
+                return found
+            start += len(comments)
+            total = page.get("total")
+            if not comments or (isinstance(total, int) and start >= total):
+                return None
+
+    # -- people ------------------------------------------------------------------------------
+
+    def myself(self) -> JiraUser:
+        return JiraUser.from_api(_json(self._send("GET", f"{API}/myself")))
+
+    def find_users(self, query: str, max_results: int = 10) -> list[JiraUser]:
+        """People (and apps) whose name or email matches ``query``, as Jira ranks them."""
+        params: dict[str, str | int] = {"query": query, "maxResults": max_results}
+        return [JiraUser.from_api(raw) for raw in _json_list(self._send("GET", f"{API}/user/search", params=params))]
+
+    def add_watcher(self, key: str, account_id: str) -> None:
+        issue_key = normalize_issue_key(key)
+        # The body is a bare JSON string; adding a watcher twice is harmless, so timeouts may retry.
+        self._send("POST", f"{API}/issue/{issue_key}/watchers", json=account_id, subject=issue_key,
+                   action=f"add watchers to {issue_key}", idempotent=True)  # fmt: skip
+
+    def watchers(self, key: str) -> list[JiraUser]:
+        issue_key = normalize_issue_key(key)
+        page = _json(self._send("GET", f"{API}/issue/{issue_key}/watchers", subject=issue_key))
+        return [JiraUser.from_api(raw) for raw in page.get("watchers") or []]
+
+    def link(self, blocker_key: str, blocked_key: str, link_type: str = "Blocks") -> None:
+        """Record that ``blocker_key`` blocks ``blocked_key`` (inward = blocker, outward = blocked)."""
+        blocker, blocked = normalize_issue_key(blocker_key), normalize_issue_key(blocked_key)
+        body = {"type": {"name": link_type}, "inwardIssue": {"key": blocker}, "outwardIssue": {"key": blocked}}
+        # Jira keeps one link per (type, inward, outward), so re-sending after a timeout is safe.
+        self._send("POST", f"{API}/issueLink", json=body, subject=f"{blocker} or {blocked}",
+                   action=f"link {blocker} and {blocked}", idempotent=True, pace=[blocker, blocked])  # fmt: skip
+
+    # -- site --------------------------------------------------------------------------------
+
+    def server_info(self) -> dict[str, Any]:
+        return _json(self._send("GET", f"{API}/serverInfo"))
+
+    def priorities(self) -> list[str]:
+        """Priority names in Jira's configured order (highest first)."""
+        return [str(p["name"]) for p in _json_list(self._send("GET", f"{API}/priority")) if p.get("name")]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -124,42 +286,6 @@ class JiraClient:
     ) -> None:
         self.close()
 
-    # -- transport ---------------------------------------------------------------------------
-
-    def _send(self, method: str, path: str, *, subject: str | None = None, **kwargs: Any) -> httpx.Response:
-        """Send one request; map every failure into the JiraError family.
-
-        ``subject`` names what the path is about (an issue key) for human 404 messages.
-        Retry seam: a retryable failure is offered to ``self._retry_policy``.
-        """
-        attempt = 0
-        while True:
-            try:
-                return self._send_once(method, path, subject, **kwargs)
-            except (JiraRateLimited, JiraUnavailable) as error:
-                delay = self._retry_policy(method, attempt, error)
-                if delay is None:
-                    raise
-                self._sleep(delay)
-                attempt += 1
-
-    def _send_once(self, method: str, path: str, subject: str | None, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise JiraUnavailable(f"Jira is unreachable ({self._timeout_text(exc)})") from exc
-        except httpx.TransportError as exc:
-            host = self._http.base_url.netloc.decode()
-            raise JiraUnavailable(f"Jira is unreachable at {host} (could not connect)") from exc
-        if response.is_success:
-            return response
-        raise _error_for(response, path, subject)
-
-    def _timeout_text(self, exc: httpx.TimeoutException) -> str:
-        if isinstance(exc, httpx.ConnectTimeout):
-            return f"no connection after {self._timeout.connect:g} s"
-        return f"timeout after {self._timeout.read:g} s"
-
 
 def _with_required(fields: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*_REQUIRED_FIELDS, *fields]))
@@ -167,54 +293,22 @@ def _with_required(fields: Sequence[str]) -> list[str]:
 
 def _json(response: httpx.Response) -> dict[str, Any]:
     """The response's JSON object; anything else means something other than Jira answered."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = _parsed(response)
     if not isinstance(body, dict):
         # Typically an SSO or proxy login page answering 200 with HTML instead of Jira.
         raise JiraUnavailable(f"Jira answered HTTP {response.status_code} without a JSON object")
     return body
 
 
-def _error_body(response: httpx.Response) -> tuple[list[str], dict[str, str]]:
-    """Jira's ``{"errorMessages": [...], "errors": {...}}``; gateways may send HTML instead."""
-    try:
-        body = response.json()
-    except ValueError:
-        return [], {}
-    if not isinstance(body, dict):
-        return [], {}
-    messages = [str(m) for m in body.get("errorMessages") or []]
-    errors = body.get("errors") or {}
-    return messages, {str(k): str(v) for k, v in errors.items()} if isinstance(errors, dict) else {}
+def _json_list(response: httpx.Response) -> list[dict[str, Any]]:
+    body = _parsed(response)
+    if not isinstance(body, list):
+        raise JiraUnavailable(f"Jira answered HTTP {response.status_code} without a JSON list")
+    return [item for item in body if isinstance(item, dict)]
 
 
-def _retry_after(value: str | None) -> float | None:
-    # Jira sends delta-seconds; an HTTP-date form is rare enough to treat as "not given".
+def _parsed(response: httpx.Response) -> Any:
     try:
-        return float(value) if value is not None else None
+        return response.json()
     except ValueError:
         return None
-
-
-def _error_for(response: httpx.Response, path: str, subject: str | None) -> JiraError:
-    status = response.status_code
-    messages, field_errors = _error_body(response)
-    detail = "; ".join([*messages, *(f"{k}: {v}" for k, v in field_errors.items())])[:_DETAIL_LIMIT]
-    retry_after = _retry_after(response.headers.get("Retry-After"))
-    if status == 401:
-        return JiraAuthError("Jira rejected the credentials (HTTP 401): check the Jira email and API token")
-    if status == 403:
-        return JiraForbidden(f"Jira denied access to {subject or path}: {detail or 'missing permission'}")
-    if status == 404:
-        return JiraNotFound(f"{subject} not found in Jira" if subject else f"Jira has nothing at {path}")
-    if status == 400:
-        message = f"Jira rejected the request: {detail or 'bad request'}"
-        return JiraInvalid(message, messages=messages, field_errors=field_errors)
-    if status == 429:
-        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return JiraRateLimited(f"Jira rate limit reached{wait}", retry_after=retry_after)
-    if status >= 500:
-        return JiraUnavailable(f"Jira is unavailable (HTTP {status})", status=status, retry_after=retry_after)
-    return JiraError(f"Jira answered HTTP {status}: {detail or response.reason_phrase}", status=status)

@@ -46,6 +46,8 @@ class Comment(_Frozen):
     author_account_id: str | None = None
     created: datetime
     body_text: str
+    # Entity properties by key (present when read with ``expand=properties`` or just created).
+    properties: dict[str, Any] = {}
 
     @classmethod
     def from_api(cls, data: JsonObject) -> Comment:
@@ -56,7 +58,14 @@ class Comment(_Frozen):
             author_account_id=author.get("accountId"),
             created=data["created"],
             body_text=adf_to_text(data.get("body")),
+            properties=_properties(data.get("properties")),
         )
+
+    def marker(self, property_key: str = "remedy") -> str | None:
+        """The idempotency marker remedy stored on this comment, if any."""
+        value = self.properties.get(property_key)
+        marker = value.get("marker") if isinstance(value, dict) else None
+        return str(marker) if marker is not None else None
 
 
 class IssueLink(_Frozen):
@@ -90,6 +99,62 @@ class IssueLink(_Frozen):
         )
 
 
+class SubtaskRef(_Frozen):
+    """A sub-task as its parent lists it: enough to show progress without fetching each one."""
+
+    key: str
+    summary: str
+    status: str
+    done: bool
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> SubtaskRef:
+        fields = data.get("fields") or {}
+        status = fields.get("status") or {}
+        return cls(
+            key=str(data.get("key", "")),
+            summary=str(fields.get("summary") or ""),
+            status=str(status.get("name", "")),
+            done=(status.get("statusCategory") or {}).get("key") == "done",
+        )
+
+
+class Transition(_Frozen):
+    """A workflow transition allowed *now*; pick by ``to_status``, send by ``id``."""
+
+    id: str
+    name: str
+    to_status: str
+    to_category: str
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> Transition:
+        target = data.get("to") or {}
+        return cls(
+            id=str(data.get("id", "")),
+            name=str(data.get("name", "")),
+            to_status=str(target.get("name", "")),
+            to_category=str((target.get("statusCategory") or {}).get("key", "")),
+        )
+
+
+class BulkResult(_Frozen):
+    """Outcome of a finished bulk operation. Jira reports issues by numeric *id*, not key."""
+
+    task_id: str
+    done_ids: list[str] = []
+    failed: dict[str, list[str]] = {}
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> BulkResult:
+        failed = data.get("failedAccessibleIssues") or {}
+        return cls(
+            task_id=str(data.get("taskId", "")),
+            done_ids=[str(issue_id) for issue_id in data.get("processedAccessibleIssues") or []],
+            failed={str(k): [str(reason) for reason in v or []] for k, v in failed.items()},
+        )
+
+
 class Issue(_Frozen):
     key: str
     id: str
@@ -107,6 +172,9 @@ class Issue(_Frozen):
     description_text: str = ""
     parent_key: str | None = None
     subtask_keys: list[str] = []
+    subtasks: list[SubtaskRef] = []
+    watch_count: int | None = None
+    resolution: str | None = None
     links: list[IssueLink] = []
     comments: list[Comment] = []
 
@@ -115,6 +183,7 @@ class Issue(_Frozen):
         fields: JsonObject = data.get("fields") or {}
         status = fields.get("status") or {}
         comment_page = fields.get("comment") or {}
+        subtasks = [SubtaskRef.from_api(sub) for sub in fields.get("subtasks") or []]
         return cls(
             key=str(data["key"]),
             id=str(data["id"]),
@@ -131,7 +200,10 @@ class Issue(_Frozen):
             due_date=fields.get("duedate"),
             description_text=adf_to_text(fields.get("description")),
             parent_key=(fields.get("parent") or {}).get("key"),
-            subtask_keys=[str(sub["key"]) for sub in fields.get("subtasks") or []],
+            subtask_keys=[sub.key for sub in subtasks],
+            subtasks=subtasks,
+            watch_count=(fields.get("watches") or {}).get("watchCount"),
+            resolution=(fields.get("resolution") or {}).get("name"),
             links=[IssueLink.from_api(link) for link in fields.get("issuelinks") or []],
             comments=[Comment.from_api(c) for c in comment_page.get("comments") or []],
         )
@@ -139,6 +211,13 @@ class Issue(_Frozen):
     @property
     def is_done(self) -> bool:
         return self.status_category == "done"
+
+
+def _properties(raw: Any) -> dict[str, Any]:
+    # Jira sends entity properties as a list of {"key", "value"}; a dict is what callers look up.
+    if not isinstance(raw, list):
+        return {}
+    return {str(p["key"]): p.get("value") for p in raw if isinstance(p, dict) and "key" in p}
 
 
 def _user_or_none(data: JsonObject | None) -> JiraUser | None:

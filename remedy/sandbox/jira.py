@@ -1,20 +1,16 @@
 """A stateful Jira Cloud (REST v3) simulator as a plain WSGI app, answering as Jira Cloud does, errors
-included: ``{"errorMessages", "errors"}`` bodies, 401, 404, 400 for JQL it cannot run, 410 for the removed
-``/search``, injected 429/5xx (Atlassian's edge sends 502-504 as HTML). A new endpoint is one ``Rule`` in
-``_URLS`` plus one entry in ``_HANDLERS``; tests inspect :class:`JiraState`."""
+included: ``{"errorMessages", "errors"}`` bodies, 401, 403, 404, 400 for JQL it cannot run, 410 for the
+removed ``/search``, injected 429/5xx (Atlassian's edge sends 502-504 as HTML) and latency on every
+endpoint. A new endpoint is one ``Rule`` in ``_URLS`` plus one entry in ``_HANDLERS``; tests inspect and
+steer :class:`JiraState` (state and rules: :mod:`.jira_state`; JSON shapes: :mod:`.jira_render`; writes:
+:mod:`.jira_writes`; JQL: :mod:`.jql`).
+"""
 
 from __future__ import annotations
 
 import base64
-import copy
-import hmac
-import json
-import re
-import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -22,291 +18,74 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from remedy.sandbox import jira_writes as writes
 from remedy.sandbox import seed
-from remedy.sandbox.seed import IssueRecord, LinkRecord, Person
+from remedy.sandbox.jira_render import (
+    API,
+    Json,
+    base_url,
+    comment_json,
+    error,
+    issue_json,
+    json_response,
+    link_json,
+    link_type_json,
+    priority_json,
+    problem_response,
+    select_fields,
+    transition_json,
+    ts,
+    user_json,
+    watchers_json,
+)
+from remedy.sandbox.jira_state import (  # re-exported: tests and run.py import them from here
+    BulkTask,
+    InjectedFailure,
+    JiraProblem,
+    JiraState,
+    RecordedRequest,
+)
+from remedy.sandbox.jql import JqlError, JqlQuery, parse_jql
+from remedy.sandbox.seed import Person
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-API = "/rest/api/3"
-Json = dict[str, Any]
-ALL_FIELDS = (
-    "summary", "status", "priority", "assignee", "reporter", "labels", "issuetype", "project",
-    "created", "updated", "duedate", "description", "parent", "subtasks", "issuelinks", "comment",
-)  # fmt: skip
+__all__ = [
+    "BulkTask", "InjectedFailure", "JiraProblem", "JiraState", "JqlError", "JqlQuery", "RecordedRequest",
+    "create_app", "parse_jql",
+]  # fmt: skip
+
+Handler = Callable[[JiraState, Request, dict[str, str]], Response]
 _SEARCH_GONE = "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API."
-
-
-@dataclass
-class InjectedFailure:
-    status: int
-    remaining: int
-    retry_after: int | None = None
-    path_contains: str | None = None
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    status: int
-    at: float  # time.monotonic(): lets pacing tests measure gaps between writes
-
-
-@dataclass
-class JiraState:
-    email: str
-    api_token: str
-    myself_id: str
-    users: dict[str, Person]  # by accountId
-    issues: dict[str, IssueRecord]  # by key, upper case
-    links: list[LinkRecord]
-    # The seed story is told relative to seed.NOW; a frozen clock keeps "3 days ago" true.
-    clock: Callable[[], datetime] = field(default=lambda: seed.NOW)
-    latency: float = 0.0
-    failures: list[InjectedFailure] = field(default_factory=list)
-    requests: list[RecordedRequest] = field(default_factory=list)
-    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-
-    @classmethod
-    def seeded(cls, email: str = "remedy@example.com", api_token: str = "sandbox-jira-token") -> JiraState:
-        users = {person.account_id: person for person in seed.team().values()}
-        me = next((u for u in users.values() if u.email.lower() == email.lower()), None)
-        if me is None:
-            # The token belongs to a service account that is not on the team roster.
-            me = Person("remedy", seed.BOT_ACCOUNT_ID, seed.BOT_DISPLAY_NAME, email, "UTC")
-            users[me.account_id] = me
-        issues = {record.key: record for record in copy.deepcopy(seed.issues())}
-        return cls(email, api_token, me.account_id, users, issues, copy.deepcopy(seed.links()))
-
-    def fail_next(
-        self, status: int, times: int = 1, retry_after: int | None = None, path_contains: str | None = None
-    ) -> None:
-        """Answer the next ``times`` requests (whose path contains ``path_contains``) with ``status``."""
-        with self.lock:
-            self.failures.append(InjectedFailure(status, times, retry_after, path_contains))
-
-    def set_latency(self, seconds: float) -> None:
-        self.latency = seconds
-
-    def find_issue(self, id_or_key: str) -> IssueRecord | None:
-        # Jira resolves keys case-insensitively and also accepts the numeric id.
-        wanted = id_or_key.strip().upper()
-        return self.issues.get(wanted) or next((i for i in self.issues.values() if i.id == wanted), None)
-
-    def take_failure(self, path: str) -> InjectedFailure | None:
-        with self.lock:
-            failure = next((f for f in self.failures if (f.path_contains or "") in path), None)
-            if failure is not None:
-                failure.remaining -= 1
-                if failure.remaining <= 0:
-                    self.failures.remove(failure)
-            return failure
-
-    def authenticated(self, request: Request) -> bool:
-        auth = request.authorization
-        if auth is None or auth.type != "basic":
-            return False
-        user_ok = hmac.compare_digest((auth.username or "").lower().encode(), self.email.lower().encode())
-        return hmac.compare_digest((auth.password or "").encode(), self.api_token.encode()) and user_ok
-
-    def record(self, rq: Request, status: int) -> None:
-        entry = RecordedRequest(rq.method, rq.path, rq.query_string.decode(), status, time.monotonic())
-        with self.lock:
-            self.requests.append(entry)
-
-
-# -- JSON rendering, shaped like Jira's IssueBean and friends ----------------------------------
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
-
-
-def _res(base: str, kind: str, ident: Any, **values: Any) -> Json:
-    """A Jira resource reference: its ``self`` URL, ``id`` and the given values."""
-    return {"self": f"{base}{API}/{kind}/{ident}", "id": ident, **values}
-
-
-def _user_json(base: str, user: Person | None) -> Json | None:
-    if user is None:
-        return None
-    return {"self": f"{base}{API}/user?accountId={user.account_id}", "accountId": user.account_id,
-            "emailAddress": user.email, "displayName": user.display_name, "active": user.active,
-            "timeZone": user.timezone, "accountType": "atlassian"}  # fmt: skip
-
-
-def _ref_json(base: str, issue: IssueRecord) -> Json:
-    """An issue with summary, status, priority and issuetype: how Jira nests related issues."""
-    status = seed.status(issue.status)
-    category = dict(seed.STATUS_CATEGORIES[status.category])
-    type_id, subtask, level = seed.ISSUE_TYPES[issue.issue_type]
-    fields = {
-        "summary": issue.summary,
-        "status": _res(base, "status", status.id, name=status.name, description="",
-                       statusCategory=_res(base, "statuscategory", category.pop("id"), **category)),
-        "priority": _res(base, "priority", seed.PRIORITIES[issue.priority], name=issue.priority),
-        "issuetype": _res(base, "issuetype", type_id, name=issue.issue_type, description="", subtask=subtask,
-                          hierarchyLevel=level),
-    }  # fmt: skip
-    return {**_res(base, "issue", issue.id, key=issue.key), "fields": fields}
-
-
-def _links_json(state: JiraState, base: str, issue: IssueRecord) -> list[Json]:
-    rendered = []
-    for link in (lk for lk in state.links if issue.key in (lk.inward_key, lk.outward_key)):
-        type_id, inward, outward = seed.LINK_TYPES[link.type_name]
-        link_type = _res(base, "issueLinkType", type_id, name=link.type_name, inward=inward, outward=outward)
-        # The blocker (inward_key) lists the other issue as outwardIssue: "CPE-3301 blocks CPE-3445".
-        mine = issue.key == link.inward_key
-        side, other = ("outwardIssue", link.outward_key) if mine else ("inwardIssue", link.inward_key)
-        nested = {side: _ref_json(base, state.issues[other])}
-        rendered.append(_res(base, "issueLink", link.id, type=link_type, **nested))
-    return rendered
-
-
-def _issue_json(state: JiraState, base: str, issue: IssueRecord, selected: set[str]) -> Json:
-    def who(account_id: str | None) -> Json | None:
-        return _user_json(base, state.users.get(account_id or ""))
-
-    comments = [
-        _res(base, f"issue/{issue.id}/comment", c.id, author=who(c.author), body=copy.deepcopy(c.body),
-             created=_ts(c.created), updated=_ts(c.updated or c.created))
-        for c in issue.comments
-    ]  # fmt: skip
-    subtasks = [i for i in state.issues.values() if i.parent_key == issue.key and i.issue_type == "Sub-task"]
-    fields: Json = {
-        **_ref_json(base, issue)["fields"], "assignee": who(issue.assignee), "reporter": who(issue.reporter),
-        "labels": list(issue.labels), "created": _ts(issue.created), "updated": _ts(issue.updated),
-        "project": _res(base, "project", seed.PROJECT["id"], key=seed.PROJECT["key"]),
-        "duedate": issue.due_date.isoformat() if issue.due_date else None,
-        "description": copy.deepcopy(issue.description),
-        "subtasks": [_ref_json(base, sub) for sub in subtasks], "issuelinks": _links_json(state, base, issue),
-        "comment": {"comments": comments, "self": f"{base}{API}/issue/{issue.id}/comment",
-                    "maxResults": len(comments), "total": len(comments), "startAt": 0},
-    }  # fmt: skip
-    if issue.parent_key in state.issues:
-        # Jira omits "parent" entirely (rather than sending null) on issues without one.
-        fields["parent"] = _ref_json(base, state.issues[issue.parent_key or ""])
-    chosen = {name: value for name, value in fields.items() if name in selected}
-    return {**_res(base, "issue", issue.id, key=issue.key), "fields": chosen}
-
-
-def _select_fields(specs: Iterable[str], default: str) -> set[str]:
-    """Jira's ``fields`` grammar: names, ``*all``, ``*navigable`` (all but comments), ``-name`` to exclude."""
-    names = [name.strip() for spec in specs for name in spec.split(",") if name.strip()]
-    chosen: set[str] = set()
-    for name in [name for name in names if not name.startswith("-")] or [default]:
-        chosen |= {"*all": set(ALL_FIELDS), "*navigable": set(ALL_FIELDS) - {"comment"}}.get(name, {name})
-    return chosen - {name[1:] for name in names if name.startswith("-")}
-
-
-# -- JQL: the subset remedy uses, parsed for real; anything else is a 400 ----------------------
-class JqlError(ValueError):
-    """A JQL problem, worded the way Jira words it in ``errorMessages``."""
-
-
-_UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
-_SUPPORTED = "supported: key, parent, status, assignee, labels, project with = or in, joined by AND"
-_VALUE = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s(),"'=!~<>]+(?:\(\))?)"""
-_CLAUSE = re.compile(
-    rf"\s*(?P<field>\w+)\s*(?:=\s*(?P<value>{_VALUE})|(?i:in)\s*\((?P<list>\s*{_VALUE}(?:\s*,\s*{_VALUE})*)\s*\))"
-)
-# After a clause: AND and another clause, or the end (ORDER BY is accepted; results come in key order).
-_TAIL = re.compile(r"\s+(?P<and>AND)\s+|\s*(?:ORDER\s+BY\b.*)?$", re.IGNORECASE | re.DOTALL)
-# For each supported field, the values an issue has (compared with the query's canonical values).
-_ISSUE_VALUES: dict[str, Callable[[IssueRecord], set[str | None]]] = {
-    "key": lambda i: {i.key}, "issuekey": lambda i: {i.key}, "parent": lambda i: {i.parent_key},
-    "status": lambda i: {i.status}, "assignee": lambda i: {i.assignee},
-    "labels": lambda i: {label.lower() for label in i.labels}, "project": lambda i: {seed.PROJECT["key"]},
-}  # fmt: skip
-
-
-def parse_jql(jql: str, state: JiraState) -> Callable[[IssueRecord], bool]:
-    """A predicate over issues for ``jql``; raises JqlError where Jira would answer 400."""
-    if _TAIL.fullmatch(" " + jql):
-        raise JqlError(_UNBOUNDED)
-    checks: list[tuple[Callable[[IssueRecord], set[str | None]], set[str | None]]] = []
-    pos = 0
-    while True:
-        clause = _CLAUSE.match(jql, pos)
-        name = clause["field"].lower() if clause else (re.findall(r"\w+", jql[pos:]) or ["?"])[0]
-        if clause is None and name.lower() in (*_ISSUE_VALUES, "summary", "text", "priority", "created"):
-            raise JqlError(f"The remedy Jira simulator cannot run '{jql[pos:].strip()[:50]}' ({_SUPPORTED}).")
-        if clause is None or name not in _ISSUE_VALUES:
-            raise JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
-        values = re.findall(_VALUE, clause["list"]) if clause["list"] else [clause["value"]]
-        wanted = {_canonical(state, name, value) for value in values}
-        checks.append((_ISSUE_VALUES[name], wanted))
-        tail = _TAIL.match(jql, clause.end())
-        if tail is None:
-            word = jql[clause.end() :].split()[0]
-            raise JqlError(f"The remedy Jira simulator does not support '{word}' ({_SUPPORTED}).")
-        if not tail["and"]:
-            return lambda issue: all(get(issue) & wanted for get, wanted in checks)
-        pos = tail.end()
-
-
-def _canonical(state: JiraState, field_name: str, value: str) -> str | None:
-    """The stored form of a (possibly quoted) JQL value; unknown values are a 400, as in Jira."""
-    value = re.sub(r"\\(.)", r"\1", value[1:-1]) if value[:1] in ('"', "'") else value
-    low = value.lower()
-    if field_name in ("key", "issuekey", "parent"):
-        issue = state.find_issue(value)
-        if issue is None:
-            raise JqlError(f"An issue with key '{value}' does not exist for field '{field_name}'.")
-        return issue.key
-    if field_name == "status" and low in (names := {s.name.lower(): s.name for s in seed.WORKFLOW}):
-        return names[low]
-    if field_name == "assignee" and (low in ("empty", "null", "currentuser()") or value in state.users):
-        return None if low in ("empty", "null") else state.myself_id if low == "currentuser()" else value
-    if field_name == "labels":
-        return low
-    if field_name == "project" and low in (seed.PROJECT["key"].lower(), seed.PROJECT["id"]):
-        return seed.PROJECT["key"]
-    raise JqlError(f"The value '{value}' does not exist for the field '{field_name}'.")
-
-
-# -- handlers and the app -------------------------------------------------------------------------
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(data), status=status, mimetype="application/json", headers=headers)
-
-
-def _error(status: int, *messages: str, headers: dict[str, str] | None = None) -> Response:
-    return _json({"errorMessages": list(messages), "errors": {}}, status, headers)
-
-
-def _base(request: Request) -> str:
-    # self links point back at whatever host the client used (127.0.0.1:port or an in-process name).
-    return request.host_url.rstrip("/")
+_COMMENT_ORDERS = {None: False, "created": False, "+created": False, "-created": True}  # -> newest first?
 
 
 def _get_issue(state: JiraState, request: Request, args: dict[str, str]) -> Response:
-    issue = state.find_issue(args["id_or_key"])
-    if issue is None:
-        return _error(404, "Issue does not exist or you do not have permission to see it.")
-    selected = _select_fields(request.args.getlist("fields"), default="*all")
-    return _json(_issue_json(state, _base(request), issue, selected))
+    issue = state.require(args["id_or_key"])
+    selected = select_fields(request.args.getlist("fields"), default="*all")
+    return json_response(issue_json(state, base_url(request), issue, selected))
 
 
 def _server_info(state: JiraState, request: Request, args: dict[str, str]) -> Response:
-    base = _base(request)
-    return _json({"baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT", "buildNumber": 100285,
-                  "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "serverTime": _ts(state.clock()),
-                  "serverTitle": "Jira (remedy sandbox)", "serverTimeZone": "Etc/UTC"})  # fmt: skip
+    base = base_url(request)
+    return json_response({"baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT", "buildNumber": 100285,
+                          "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "serverTime": ts(state.clock()),
+                          "serverTitle": "Jira (remedy sandbox)", "serverTimeZone": "Etc/UTC"})  # fmt: skip
 
 
 def _user_search(state: JiraState, request: Request, args: dict[str, str]) -> Response:
     query, account_id = request.args.get("query", "").strip().lower(), request.args.get("accountId")
     if not query and not account_id:
-        return _error(400, "One of 'query', 'accountId' or 'property' must be specified.")
+        return error(400, "One of 'query', 'accountId' or 'property' must be specified.")
 
     def matches(user: Person) -> bool:
         # Jira matches a prefix of the email, of the display name or of any word in it.
         names = [user.email.lower(), user.display_name.lower(), *user.display_name.lower().split()]
         return user.account_id == account_id if account_id else any(n.startswith(query) for n in names)
 
-    found = [_user_json(_base(request), u) for u in state.users.values() if u.active and matches(u)]
-    return _json(found[: request.args.get("maxResults", 50, type=int)])  # active users only, as in Jira
+    found = [user_json(base_url(request), u) for u in state.users.values() if u.active and matches(u)]
+    return json_response(found[: request.args.get("maxResults", 50, type=int)])  # active users only, as in Jira
 
 
 def _token_offset(token: Any) -> int:
@@ -320,39 +99,111 @@ def _token_offset(token: Any) -> int:
 def _search_jql(state: JiraState, request: Request, args: dict[str, str]) -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return _error(400, "The request body must be a JSON object.")
-    jql = str(body.get("jql") or "")
+        return error(400, "The request body must be a JSON object.")
     try:
-        matches, offset = parse_jql(jql, state), _token_offset(body.get("nextPageToken"))
+        query, offset = parse_jql(str(body.get("jql") or ""), state), _token_offset(body.get("nextPageToken"))
     except JqlError as exc:
-        return _error(400, str(exc))
+        return error(400, str(exc))
     fields = body.get("fields") or []
-    sel = _select_fields([fields] if isinstance(fields, str) else fields, default="id")
+    sel = select_fields([fields] if isinstance(fields, str) else fields, default="id")
     ids_only = sel <= {"id"}
     # Jira caps pages well below 5000 when full fields are requested.
     limit = max(1, min(int(body.get("maxResults") or 50), 5000 if ids_only else 100))
-    found = sorted((i for i in state.issues.values() if matches(i)), key=lambda i: int(i.key.split("-")[1]))
-    base, page, end = _base(request), found[offset : offset + limit], offset + limit
-    result: Json = {"issues": [{"id": i.id} if ids_only else _issue_json(state, base, i, sel) for i in page]}
+    visible = [i for i in state.issues.values() if not state.is_forbidden(i, "GET") and query(i)]
+    found = query.sort(visible)
+    base, page, end = base_url(request), found[offset : offset + limit], offset + limit
+    result: Json = {"issues": [{"id": i.id} if ids_only else issue_json(state, base, i, sel) for i in page]}
     if end < len(found):
         result["nextPageToken"] = base64.urlsafe_b64encode(str(end).encode()).decode()
-    return _json({**result, "isLast": end >= len(found)})
+    return json_response({**result, "isLast": end >= len(found)})
 
 
+def _get_transitions(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    issue, wanted = state.require(args["id_or_key"]), request.args.get("transitionId")
+    allowed = [transition_json(base_url(request), t) for t in state.transitions_from(issue) if wanted in (None, t.id)]
+    return json_response({"expand": "transitions", "transitions": allowed})
+
+
+def _get_comments(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    issue, order = state.require(args["id_or_key"]), request.args.get("orderBy")
+    if order not in _COMMENT_ORDERS:
+        return error(400, f"Invalid orderBy value '{order}': comments can only be ordered by 'created'.")
+    start = max(0, request.args.get("startAt", 0, type=int) or 0)
+    limit = max(0, min(request.args.get("maxResults", 100, type=int) or 0, 5000))
+    ordered = sorted(issue.comments, key=lambda c: (c.created, int(c.id)), reverse=_COMMENT_ORDERS[order])
+    expand, base = request.args.get("expand", ""), base_url(request)
+    shown = [comment_json(state, base, issue, c, expand) for c in ordered[start : start + limit]]
+    return json_response({"startAt": start, "maxResults": limit, "total": len(ordered), "comments": shown})
+
+
+def _get_watchers(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    return json_response(watchers_json(state, base_url(request), state.require(args["id_or_key"])))
+
+
+def _get_link(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    return json_response(link_json(state, base_url(request), writes.find_link(state, args["link_id"])))
+
+
+def _link_types(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    return json_response({"issueLinkTypes": [link_type_json(base_url(request), name) for name in seed.LINK_TYPES]})
+
+
+def _priorities(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    base = base_url(request)
+    return json_response([{**priority_json(base, name), "isDefault": name == seed.DEFAULT_PRIORITY}
+                          for name in seed.PRIORITIES])  # fmt: skip
+
+
+def _myself(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    return json_response(user_json(base_url(request), state.users[state.myself_id]))
+
+
+_ISSUE = f"{API}/issue/<id_or_key>"
 _URLS = Map([
-    Rule(f"{API}/issue/<id_or_key>", endpoint="get_issue", methods=["GET"]),
+    Rule(_ISSUE, endpoint="get_issue", methods=["GET"]),
+    Rule(_ISSUE, endpoint="edit_issue", methods=["PUT"]),
+    Rule(f"{API}/issue", endpoint="create_issue", methods=["POST"]),
+    Rule(f"{_ISSUE}/transitions", endpoint="get_transitions", methods=["GET"]),
+    Rule(f"{_ISSUE}/transitions", endpoint="do_transition", methods=["POST"]),
+    Rule(f"{_ISSUE}/comment", endpoint="get_comments", methods=["GET"]),
+    Rule(f"{_ISSUE}/comment", endpoint="add_comment", methods=["POST"]),
+    Rule(f"{_ISSUE}/assignee", endpoint="assign", methods=["PUT"]),
+    Rule(f"{_ISSUE}/watchers", endpoint="get_watchers", methods=["GET"]),
+    Rule(f"{_ISSUE}/watchers", endpoint="add_watcher", methods=["POST"]),
+    Rule(f"{_ISSUE}/watchers", endpoint="remove_watcher", methods=["DELETE"]),
+    Rule(f"{API}/issueLink", endpoint="create_link", methods=["POST"]),
+    Rule(f"{API}/issueLink/<link_id>", endpoint="get_link", methods=["GET"]),
+    Rule(f"{API}/issueLink/<link_id>", endpoint="delete_link", methods=["DELETE"]),
+    Rule(f"{API}/issueLinkType", endpoint="link_types", methods=["GET"]),
+    Rule(f"{API}/priority", endpoint="priorities", methods=["GET"]),
+    Rule(f"{API}/bulk/issues/transition", endpoint="bulk_transition", methods=["POST"]),
+    Rule(f"{API}/bulk/queue/<task_id>", endpoint="bulk_progress", methods=["GET"]),
     Rule(f"{API}/myself", endpoint="myself", methods=["GET"]),
     Rule(f"{API}/serverInfo", endpoint="server_info", methods=["GET"]),
     Rule(f"{API}/user/search", endpoint="user_search", methods=["GET"]),
     Rule(f"{API}/search/jql", endpoint="search_jql", methods=["POST"]),
     Rule(f"{API}/search", endpoint="search_removed", methods=["GET", "POST"]),
 ])  # fmt: skip
-_HANDLERS: dict[str, Callable[[JiraState, Request, dict[str, str]], Response]] = {
-    "get_issue": _get_issue, "server_info": _server_info, "user_search": _user_search,
-    "search_jql": _search_jql,
-    "myself": lambda state, request, args: _json(_user_json(_base(request), state.users[state.myself_id])),
-    "search_removed": lambda state, request, args: _error(410, _SEARCH_GONE),
+_HANDLERS: dict[str, Handler] = {
+    "get_issue": _get_issue, "edit_issue": writes.edit_issue, "create_issue": writes.create_issue,
+    "get_transitions": _get_transitions, "do_transition": writes.do_transition,
+    "get_comments": _get_comments, "add_comment": writes.add_comment, "assign": writes.assign,
+    "get_watchers": _get_watchers, "add_watcher": writes.add_watcher, "remove_watcher": writes.remove_watcher,
+    "create_link": writes.create_link, "get_link": _get_link, "delete_link": writes.delete_link,
+    "link_types": _link_types, "priorities": _priorities,
+    "bulk_transition": writes.bulk_transition, "bulk_progress": writes.bulk_progress,
+    "myself": _myself, "server_info": _server_info, "user_search": _user_search, "search_jql": _search_jql,
+    "search_removed": lambda state, request, args: error(410, _SEARCH_GONE),
 }  # fmt: skip
+
+
+def routes() -> list[tuple[str, str]]:
+    """``(method, path template)`` for every endpoint served, e.g. ``("GET", "/rest/api/3/issue/{id_or_key}")``."""
+    served = []
+    for rule in _URLS.iter_rules():
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        served += [(method, path) for method in sorted(rule.methods or ()) if method not in ("HEAD", "OPTIONS")]
+    return served
 
 
 def _failure_response(failure: InjectedFailure) -> Response:
@@ -363,7 +214,7 @@ def _failure_response(failure: InjectedFailure) -> Response:
         page = f"<html><head><title>{failure.status} {reason}</title></head><body>{reason}</body></html>"
         return Response(page, status=failure.status, mimetype="text/html", headers=headers)
     message = "Rate limit exceeded." if failure.status == 429 else f"{reason} (injected by the simulator)"
-    return _error(failure.status, message, headers=headers)
+    return error(failure.status, message, headers=headers)
 
 
 def _respond(state: JiraState, request: Request) -> Response:
@@ -375,15 +226,18 @@ def _respond(state: JiraState, request: Request) -> Response:
     try:
         endpoint, args = _URLS.bind_to_environ(request.environ).match()
     except NotFound:
-        return _error(404, f"null for uri: {request.url}")  # Jira's REST layer (Jersey) words it so
+        return error(404, f"null for uri: {request.url}")  # Jira's REST layer (Jersey) words it so
     except HTTPException as exc:  # 405, or a redirect for a trailing slash
         return exc.get_response(request.environ)
     # serverInfo needs no credentials in Jira: `doctor` can tell "unreachable" from "bad token".
     if endpoint != "server_info" and not state.authenticated(request):
         challenge = {"WWW-Authenticate": 'Basic realm="protected-area"'}
-        return _error(401, "Client must be authenticated to access this resource.", headers=challenge)
+        return error(401, "Client must be authenticated to access this resource.", headers=challenge)
     with state.lock:
-        return _HANDLERS[endpoint](state, request, dict(args))
+        try:
+            return _HANDLERS[endpoint](state, request, dict(args))
+        except JiraProblem as problem:
+            return problem_response(problem, bulk=endpoint.startswith("bulk_"))
 
 
 def create_app(state: JiraState) -> WSGIApplication:

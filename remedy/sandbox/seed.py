@@ -55,7 +55,50 @@ WORKFLOW: tuple[Status, ...] = (
     Status("Verify", "10015", "indeterminate"),
     Status("Done", "10001", "done"),
 )
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One workflow transition: Jira transition ids are per-workflow strings, stable across issues."""
+
+    id: str
+    name: str
+    source: str  # status name
+    target: str  # status name
+
+
+# Forward one phase or back one phase, nothing else: a ticket cannot skip the pilot, and "Done"
+# is reached only from Verify. Ids step by 10 as Jira numbers transitions it creates.
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("11", "Start investigation", "To Do", "Investigation"),
+    Transition("21", "Plan", "Investigation", "Plan"),
+    Transition("31", "Build & test", "Plan", "Build & Test"),
+    Transition("41", "Start pilot", "Build & Test", "Pilot"),
+    Transition("51", "Roll out", "Pilot", "Rollout"),
+    Transition("61", "Verify", "Rollout", "Verify"),
+    Transition("71", "Done", "Verify", "Done"),
+    Transition("81", "Back to To Do", "Investigation", "To Do"),
+    Transition("91", "Back to Investigation", "Plan", "Investigation"),
+    Transition("101", "Back to Plan", "Build & Test", "Plan"),
+    Transition("111", "Back to Build & Test", "Pilot", "Build & Test"),
+    Transition("121", "Back to Pilot", "Rollout", "Pilot"),
+    Transition("131", "Back to Rollout", "Verify", "Rollout"),
+    Transition("141", "Back to Verify", "Done", "Verify"),
+)
 PRIORITIES: dict[str, str] = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
+DEFAULT_PRIORITY = "Medium"
+# name -> (statusColor, description): Jira Cloud's default priority scheme.
+PRIORITY_DETAILS: dict[str, tuple[str, str]] = {
+    "Highest": ("#d04437", "This problem will block progress."),
+    "High": ("#f15C75", "Serious problem that could block progress."),
+    "Medium": ("#f79232", "Has the potential to affect progress."),
+    "Low": ("#707070", "Minor problem or easily worked around."),
+    "Lowest": ("#999999", "Trivial problem with little or no impact on progress."),
+}
+# The resolution the "Done" transition sets (Jira's built-in one, id 10000).
+RESOLUTION_DONE: dict[str, str] = {
+    "id": "10000", "name": "Done", "description": "Work has been completed on this issue."
+}  # fmt: skip
 # name -> (id, subtask, hierarchyLevel) as a company-managed Jira Software project has them.
 ISSUE_TYPES: dict[str, tuple[str, bool, int]] = {
     "Epic": ("10000", False, 1),
@@ -66,8 +109,9 @@ ISSUE_TYPES: dict[str, tuple[str, bool, int]] = {
 # name -> (id, inward phrase, outward phrase): Jira's default link types.
 LINK_TYPES: dict[str, tuple[str, str, str]] = {
     "Blocks": ("10000", "is blocked by", "blocks"),
-    "Relates": ("10003", "relates to", "relates to"),
+    "Cloners": ("10001", "is cloned by", "clones"),
     "Duplicate": ("10002", "is duplicated by", "duplicates"),
+    "Relates": ("10003", "relates to", "relates to"),
 }
 
 
@@ -93,6 +137,8 @@ class CommentRecord:
     created: datetime
     body: dict[str, Any]  # ADF
     updated: datetime | None = None
+    # Entity properties ({"key", "value"}): remedy marks its comments with an idempotency key here.
+    properties: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -112,6 +158,9 @@ class IssueRecord:
     description: dict[str, Any] | None = None  # ADF
     parent_key: str | None = None
     comments: list[CommentRecord] = field(default_factory=list)
+    resolution: str | None = None  # set by the transition to Done, cleared when leaving it
+    resolution_date: datetime | None = None
+    watchers: list[str] = field(default_factory=list)  # accountIds, in the order they started watching
 
 
 @dataclass
@@ -248,6 +297,7 @@ def _chrome_subtasks() -> list[IssueRecord]:
         id="13223", key="CPE-3223", summary="Pilot group validation", issue_type="Sub-task",
         status="Done", priority="Medium", reporter=_acct("alice"), assignee=_acct("alice"),
         created=_at(18, 10, 30), updated=_at(24, 15, 10), parent_key="CPE-3222",
+        resolution="Done", resolution_date=_at(24, 15, 10),
         description=_doc(_p("Confirm the pilot smart group holds the IT and volunteer Macs only.")),
         comments=[CommentRecord("20103", _acct("alice"), _at(24, 15, 10),
                                 _doc(_p("Pilot group checked against the volunteer list; no extra Macs.")))],
@@ -306,7 +356,11 @@ def _slack() -> IssueRecord:
 
 def issues() -> list[IssueRecord]:
     """Fresh records on every call, so each caller may mutate its own copy."""
-    return [_epic(), _chrome(), *_chrome_subtasks(), _zoom(), _slack()]
+    records = [_epic(), _chrome(), *_chrome_subtasks(), _zoom(), _slack()]
+    for record in records:
+        # Jira makes the reporter and the assignee watchers by default (the "autowatch" preference).
+        record.watchers = list(dict.fromkeys(a for a in (record.reporter, record.assignee) if a))
+    return records
 
 
 def links() -> list[LinkRecord]:

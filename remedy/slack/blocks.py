@@ -111,3 +111,20 @@ def palette_modal() -> Block:
 def info_modal(title: str, blocks: list[Block]) -> Block:
     return {"type": "modal", "title": _plain(truncate(title, 24)), "close": _plain("Close"),
             "blocks": blocks[:100]}
+
+
+DRAFT_EDIT_ACTION = "remedy_draft_edit"
+DRAFT_EDIT_CALLBACK = "remedy_draft_edit_submit"
+MODAL_TEXT_MAX = 3000  # plain_text_input max_length
+
+
+def draft_edit_modal(key: str, draft_id: int, text: str, response_url: str | None) -> Block:
+    """Edit a draft comment; the draft card it came from is replaced when the edit is saved."""
+    meta = json.dumps({"key": key, "draft": draft_id, "response_url": response_url or ""})
+    return {
+        "type": "modal", "callback_id": DRAFT_EDIT_CALLBACK, "private_metadata": meta,
+        "title": _plain(truncate(f"Draft for {key}", 24)), "submit": _plain("Save"), "close": _plain("Cancel"),
+        "blocks": [{"type": "input", "block_id": "body", "label": _plain("Comment"),
+                    "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
+                                "max_length": MODAL_TEXT_MAX, "initial_value": text[:MODAL_TEXT_MAX]}}],
+    }

@@ -59,15 +59,18 @@ def ticket_card(issue: Issue, workflow: WorkflowTemplate, jira_url: str | None,
 
 def _context_line(issue: Issue) -> str:
     bits: list[str] = []
+    if issue.subtasks:
+        done = sum(1 for sub in issue.subtasks if sub.done)
+        bits.append(f"☑️ subtasks {done}/{len(issue.subtasks)} done")
+    blockers = [link.other_key for link in issue.links if "blocked by" in link.phrase]
+    if blockers:
+        bits.append("⛔ blocked by " + ", ".join(esc(b) for b in blockers))
     if issue.labels:
         bits.append("🏷 " + ", ".join(esc(label) for label in issue.labels[:8]))
     if issue.due_date:
         bits.append(f"📅 due {issue.due_date.isoformat()}")
     if issue.parent_key:
         bits.append(f"epic {esc(issue.parent_key)}")
-    blockers = [link.other_key for link in issue.links if "blocked by" in link.phrase]
-    if blockers:
-        bits.append("⛔ blocked by " + ", ".join(esc(b) for b in blockers))
     return " · ".join(bits)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ METADATA_EVENT = "remedy_result"
 PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks",
                     "msg_too_long", "no_text", "restricted_action", "invalid_auth", "account_inactive"}
 THREAD_CLAIM_WAIT = 5.0
+Status = str | Callable[[], str]
 
 
 class SlackPostError(Exception):
@@ -70,14 +72,27 @@ class Poster:
             log.warning("response_url refused the answer (%s %s)", resp.status_code, resp.body[:60])
 
     # -- the home thread --------------------------------------------------------------------
-    def home_thread(self, channel: str, ticket: str, status_line: str) -> str:
-        """The ts of the ticket's thread parent in ``channel``, created or re-titled."""
+    def home_thread(self, channel: str, ticket: str, status: Status) -> str:
+        """The ts of the ticket's thread parent in ``channel``, created or re-titled.
+
+        ``status`` is the new status line, or a function that makes one: then the line last shown
+        is kept (re-sent, which also proves the parent still exists) and the function is only
+        called when a thread must be created, so a reply needs no fresh read of the ticket."""
         row = self._thread_row(channel, ticket)
         if row is not None and row.ts:
-            if self._update_status(channel, row.ts, status_line):
+            line = status if isinstance(status, str) else (row.status_line or status())
+            if self._update_status(channel, row.ts, line):
+                if isinstance(status, str) and status != row.status_line:
+                    self._remember_status(channel, ticket, status)
                 return row.ts
             self._forget_thread(channel, ticket)  # parent deleted in Slack: start a new thread
-        return self._create_thread(channel, ticket, status_line)
+        return self._create_thread(channel, ticket, status if isinstance(status, str) else status())
+
+    def _remember_status(self, channel: str, ticket: str, line: str) -> None:
+        with self.db.session() as s:
+            row = s.scalar(_thread_query(channel, ticket))
+            if row is not None:
+                row.status_line = line
 
     def _thread_row(self, channel: str, ticket: str) -> SlackThread | None:
         with self.db.session() as s:
@@ -116,7 +131,7 @@ class Poster:
         with self.db.session() as s:
             row = s.scalar(_thread_query(channel, ticket))
             if row is not None:
-                row.ts = ts
+                row.ts, row.status_line = ts, status_line
         return ts
 
     def _wait_for_thread(self, channel: str, ticket: str, status_line: str) -> str:
@@ -133,10 +148,10 @@ class Poster:
         return self._create_thread(channel, ticket, status_line)
 
     # -- replies ----------------------------------------------------------------------------
-    def reply(self, channel: str, ticket: str, status_line: str, text: str,
+    def reply(self, channel: str, ticket: str, status: Status, text: str,
               blocks: list[dict[str, Any]] | None, idempotency_key: str) -> Posted:
         """Post ``blocks`` as a reply in the ticket's home thread, at most once per key."""
-        thread_ts = self.home_thread(channel, ticket, status_line)
+        thread_ts = self.home_thread(channel, ticket, status)
         return self.post_once(channel, text, blocks, idempotency_key, thread_ts=thread_ts)
 
     def post_once(self, channel: str, text: str, blocks: list[dict[str, Any]] | None,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from importlib.resources import files
 
 import pytest
+import yaml
 
 from remedy.commands import (
     AVAILABLE_JOBS,
@@ -35,8 +37,10 @@ from remedy.commands import (
     DigestHere,
     DigestOff,
     DigestShow,
+    DiscardDraft,
     Doctor,
     DraftComment,
+    EditDraft,
     Escalate,
     Exceptions,
     FocusEpic,
@@ -67,6 +71,7 @@ from remedy.commands import (
     When,
     Work,
     parse,
+    parse_button,
 )
 from remedy.slack import mrkdwn
 
@@ -94,7 +99,14 @@ CASES: list[tuple[str, str | None, Command]] = [
     ("analyze", FOCUS, Analyze(**F)),
     ("analyse CPE-3222", None, Analyze(**K)),
     ("draft comment", FOCUS, DraftComment(**F)),
+    ("draft comment CPE-3222 about the pilot results", None, DraftComment(**K, about="the pilot results")),
+    ('draft comment about "rollout &amp; comms"', FOCUS, DraftComment(**F, about="rollout & comms")),
     ("post comment CPE-3222", None, PostComment(**K)),
+    ("discard draft", FOCUS, DiscardDraft(**F)),
+    ("discard draft CPE-3222", None, DiscardDraft(**K)),
+    ('edit draft "Pilot is healthy"', FOCUS, EditDraft(**F, body="Pilot is healthy")),
+    ("edit draft CPE-3222 Vendor confirmed the fix", None, EditDraft(**K, body="Vendor confirmed the fix")),
+    ('edit draft CPE-3222 "Line one\nLine &lt;two&gt;"', None, EditDraft(**K, body="Line one\nLine <two>")),
     ('comment "Pilot group looks healthy"', FOCUS, Comment(**F, body="Pilot group looks healthy")),
     ("comment CPE-3222 rest of the line counts", None, Comment(**K, body="rest of the line counts")),
     ("comment “smart quotes work”", FOCUS, Comment(**F, body="smart quotes work")),
@@ -130,9 +142,29 @@ CASES: list[tuple[str, str | None, Command]] = [
         FOCUS,
         SetPriority(**F, priority="P3", reason="vendor patch pending"),
     ),
+    ("priority high", FOCUS, SetPriority(**F, priority="High")),
+    (
+        "priority CPE-3222 LOWEST because cosmetic only",
+        None,
+        SetPriority(**K, priority="Lowest", reason="cosmetic only"),
+    ),
+    (
+        "priority CPE-3222 to Highest - actively exploited",
+        None,
+        SetPriority(**K, priority="Highest", reason="actively exploited"),
+    ),
+    (
+        "priority medium, vendor says next week",
+        FOCUS,
+        SetPriority(**F, priority="Medium", reason="vendor says next week"),
+    ),
+    ("priority low", FOCUS, SetPriority(**F, priority="Low")),
     ("add blocker CPE-3301", FOCUS, AddBlocker(**F, blocker="CPE-3301")),
     ("add blocker CPE-3222 CPE-3301", None, AddBlocker(**K, blocker="CPE-3301")),
     ("add blocker CPE-3301 to CPE-3222", None, AddBlocker(**K, blocker="CPE-3301")),
+    ("block CPE-3222 by CPE-3301", None, AddBlocker(**K, blocker="CPE-3301")),
+    ("block cpe-3222 by cpe-3301", FOCUS, AddBlocker(**K, blocker="CPE-3301")),
+    ("block by CPE-3301", FOCUS, AddBlocker(**F, blocker="CPE-3301")),
     ("watch", FOCUS, Watch(**F)),
     # Memory
     ("resume", None, Resume()),
@@ -195,9 +227,7 @@ CASES: list[tuple[str, str | None, Command]] = [
     (
         "schedule today at 9:30 with ann",
         FOCUS,
-        ScheduleDiscussion(
-            **F, when=When(raw="today at 9:30", day="today", time="09:30"), attendees=(handle("ann"),)
-        ),
+        ScheduleDiscussion(**F, when=When(raw="today at 9:30", day="today", time="09:30"), attendees=(handle("ann"),)),
     ),
     ("sync", None, Sync()),
     ("sync with slack", None, Sync()),
@@ -220,9 +250,7 @@ CASES: list[tuple[str, str | None, Command]] = [
     (
         'batch comment "Heads up" on jql "project = CPE AND status = Pilot ORDER BY rank"',
         None,
-        BatchComment(
-            body="Heads up", scope=Scope(kind="jql", jql="project = CPE AND status = Pilot ORDER BY rank")
-        ),
+        BatchComment(body="Heads up", scope=Scope(kind="jql", jql="project = CPE AND status = Pilot ORDER BY rank")),
     ),
     (
         "batch comment Patch is out on CPE-1, CPE-2",
@@ -354,6 +382,17 @@ def test_jobs_available_now() -> None:
     assert Work(key="CPE-1").job() == "workers.tickets.work"
     assert Jobs().job() == "workers.ops.list_jobs"
     assert Analyze(key="CPE-1").job() is None
+    assert Comment(key="CPE-1", body="x").job() == "workers.comments.comment"
+    assert DraftComment(key="CPE-1").job() == "workers.comments.draft"
+    assert PostComment(key="CPE-1").job() == "workers.comments.post_draft"
+    assert DiscardDraft(key="CPE-1").job() == "workers.comments.discard_draft"
+    assert EditDraft(key="CPE-1", body="x").job() == "workers.comments.edit_draft"
+    assert Move(key="CPE-1", phase="Pilot").job() == "workers.jira_actions.move"
+    assert Assign(key="CPE-1", assignee=handle("john")).job() == "workers.jira_actions.assign"
+    assert SetPriority(key="CPE-1", priority="High").job() == "workers.jira_actions.set_priority"
+    assert AddBlocker(key="CPE-1", blocker="CPE-2").job() == "workers.jira_actions.add_blocker"
+    assert Watch(key="CPE-1").job() == "workers.jira_actions.watch"
+    assert Blocked().job() == "workers.jira_actions.blocked"
     assert Work(key="cpe-1").args() == {"key": "CPE-1"}
     assert Retry(job_id="abc").args() == {"key": None, "job_id": "abc"}
 
@@ -463,6 +502,8 @@ def test_jira_link_counts_as_key() -> None:
         ("move to pliot", "Did you mean `Pilot`?"),
         ("move to", "Which phase?"),
         ("priority P7", "is not a priority"),
+        ("priority urgent", "is not a priority; use one of `P1`"),
+        ("priority hihg", "is not a priority. Did you mean `High`?"),
         ("priority", "Which priority?"),
         ("comment", "What should the comment say?"),
         ('comment ""', "What should the comment say?"),
@@ -470,6 +511,13 @@ def test_jira_link_counts_as_key() -> None:
         ("escalate to CPE-3301", "ticket key, not a person"),
         ("add blocker", "Which ticket is the blocker?"),
         ("add blocker CPE-3222", "cannot block itself"),
+        ("block CPE-3301", "Blocked by which ticket?"),
+        ("block by", "Which ticket blocks it?"),
+        ("block by CPE-3222", "cannot block itself"),
+        ("blocked by CPE-3301", "To record a blocker, use `block by CPE-3301`."),
+        ("draft comment about", "About what?"),
+        ("draft comment pilot results", "I didn't expect `pilot results` here."),
+        ("edit draft", "What should the draft say instead?"),
         ("schedule discussion with sarah", "When?"),
         ("schedule discussion tomorrow 15:00", "With whom?"),
         ("start session", "How long?"),
@@ -610,3 +658,103 @@ def test_very_long_and_odd_input_never_raises() -> None:
 def test_phases_are_the_workflow_phases() -> None:
     assert PHASES == ("To Do", "Investigation", "Plan", "Build & Test", "Pilot", "Rollout", "Verify", "Done")
     assert Move(key="CPE-1", phase="Build & Test").text() == "move CPE-1 to Build &amp; Test"
+
+
+def test_priority_names_are_canonical_and_new_fields_reach_the_job() -> None:
+    assert SetPriority.model_validate({"key": "CPE-1", "priority": "hIgH"}).priority == "High"
+    assert SetPriority(key="CPE-1", priority="Lowest").text() == "priority CPE-1 Lowest"
+    assert SetPriority(key="CPE-1", priority="High").args() == {"key": "CPE-1", "priority": "High", "reason": None}
+    result = parse("priority hihg", focus=FOCUS)
+    assert isinstance(result, Help) and result.suggestion == "High"
+    assert DraftComment(key="CPE-1").args() == {"key": "CPE-1", "about": None}
+    draft = DraftComment(key="CPE-1", about="<!channel> & rollout")
+    assert draft.describe() == "Drafting a comment for CPE-1 about “&lt;!channel&gt; &amp; rollout”"
+    assert draft.text() == "draft comment CPE-1 about &lt;!channel&gt; &amp; rollout"
+    assert parse(draft.text()) == draft
+    edit = EditDraft(key="CPE-1", body="<!here> new text")
+    assert "<" not in edit.describe() and parse(edit.text()) == edit
+    assert EditDraft(key="CPE-1", body="x").args() == {"key": "CPE-1", "body": "x"}
+
+
+def test_block_by_is_add_blocker_and_blocked_stays_its_own_command() -> None:
+    assert parse("block CPE-3222 by CPE-3301") == parse("add blocker CPE-3222 CPE-3301")
+    assert parse("block by CPE-3301", focus=FOCUS) == parse("add blocker CPE-3301", focus=FOCUS)
+    assert parse("blocked") == Blocked() and parse("blocked", focus=FOCUS) == Blocked()
+    missing = parse("block by CPE-3301")
+    assert isinstance(missing, Help) and missing.needs_focus and missing.command == "add blocker"
+    blocked_by = parse("blocked by CPE-3301", focus=FOCUS)
+    assert isinstance(blocked_by, Help) and blocked_by.command == "blocked"
+    assert blocked_by.suggestion == "add blocker"
+
+
+@pytest.mark.parametrize(
+    ("topic", "needle"),
+    [
+        ("priority", mrkdwn.inline_code(CATALOG["priority"].usage)),
+        ("discard draft", "Throw away your draft comment"),
+        ("edit draft", mrkdwn.inline_code('edit draft [KEY] "text"')),
+        ("block", "`block CPE-3222 by CPE-3301`"),
+        ("draft comment", mrkdwn.inline_code("draft comment [KEY] [about <topic…>]")),
+    ],
+)
+def test_help_for_the_ticket_actions(topic: str, needle: str) -> None:
+    assert "<P1..P4 | highest | high | medium | low | lowest>" in CATALOG["priority"].usage
+    result = parse(f"help {topic}")
+    assert isinstance(result, Help) and not result.is_error and needle in result.text
+    assert result.command in {"priority", "discard draft", "edit draft", "add blocker", "draft comment"}
+    assert f"needs {CATALOG[result.command or ''].role.name.lower()}" in result.text
+    assert parse("help block") == parse("help add blocker")
+
+
+def _workflow_suggestions() -> list[str]:
+    workflow = yaml.safe_load((files("remedy") / "defaults" / "workflow.yml").read_text(encoding="utf-8"))
+    found = [action for phase in workflow["phases"] for action in phase.get("suggest", [])]
+    assert found
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("action", _workflow_suggestions())
+def test_card_buttons_act_on_their_ticket(action: str) -> None:
+    result = parse_button(action, FOCUS)
+    assert isinstance(result, Command), (action, result)
+    assert action == result.name or action.startswith(result.name + " ")
+    scope = getattr(result, "scope", None)
+    if isinstance(scope, Scope):  # a bulk command: the button narrows it to the card's ticket
+        assert result.key is None and scope == Scope(kind="keys", keys=(FOCUS,))
+    else:
+        assert result.key == FOCUS and not result.key_from_focus
+    assert parse(result.text()) == result
+    if isinstance(result, Move):
+        typed = action.removeprefix("move to ")
+        assert result.phase == next(phase for phase in PHASES if phase.casefold() == typed.casefold())
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("work", Work(**K)),
+        ("focus epic", FocusEpic(**K)),
+        ("move to build & test", Move(**K, phase="Build & Test")),
+        ("move to plan", Move(**K, phase="Plan")),
+        ("draft comment", DraftComment(**K)),
+        ("post comment", PostComment(**K)),
+        ("discard draft", DiscardDraft(**K)),
+        ("compliance", Compliance(**K)),
+        ("compliance report", ComplianceReport(scope=Scope(kind="keys", keys=(FOCUS,)))),
+        ("audit trail", AuditTrail(**K)),
+        ("blocked", Blocked()),
+        ("risks", Risks()),
+    ],
+)
+def test_parse_button_is_the_command_typed_about_the_ticket(action: str, expected: Command) -> None:
+    assert parse_button(action, FOCUS) == expected
+    assert parse_button(action, "cpe-3222") == expected
+
+
+def test_parse_button_without_a_usable_ticket_is_plain_parse() -> None:
+    for ticket in (None, "", "not a key", "CPE-1 to CPE-2"):
+        assert parse_button("move to plan", ticket) == parse("move to plan")
+        assert parse_button("work", ticket) == parse("work")
+    edit = parse_button("edit draft", FOCUS)  # the Edit button opens a modal; its text comes back typed
+    assert isinstance(edit, Help) and edit.is_error and edit.command == "edit draft"
+    assert parse_button("comment", FOCUS) == parse("comment", focus=FOCUS)

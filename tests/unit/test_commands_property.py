@@ -7,7 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from remedy.commands import CATALOG, Command, Comment, Help, parse
+from remedy.commands import CATALOG, Command, Comment, Help, parse, parse_button
 from remedy.slack import mrkdwn
 
 PHRASES = sorted({phrase for spec in CATALOG.values() for phrase in spec.phrases})
@@ -76,6 +76,11 @@ FRAGMENTS = [
     "P1",
     "p4",
     "P9",
+    "high",
+    "LOWEST",
+    "hihg",
+    "by",
+    "about",
     "pilot",
     "Build",
     "&amp;",
@@ -176,6 +181,9 @@ FREE_TEXT_COMMANDS = [
     "batch comment {} on CPE-1 CPE-2",
     "batch comment {} on jql {}",
     "priority CPE-1 P2 because {}",
+    "priority CPE-1 highest because {}",
+    "draft comment CPE-1 about {}",
+    "edit draft CPE-1 {}",
     "escalate CPE-1 to sarah {}",
     "validate package CPE-1 {}",
     "compliance report on jql {}",
@@ -207,3 +215,12 @@ def test_comment_keeps_the_users_words(body: str) -> None:
     assert isinstance(result, Comment)
     assert result.body == body.strip()
     assert "<" not in result.describe()
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(action=inputs, ticket=focuses)
+def test_buttons_never_raise_and_round_trip(action: str, ticket: str | None) -> None:
+    result = parse_button(action, ticket)
+    check(result)
+    if isinstance(result, Command):
+        assert not result.key_from_focus

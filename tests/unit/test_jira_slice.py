@@ -45,7 +45,9 @@ class Jira:
     _clients: list[JiraClient] = field(default_factory=list)
 
     def client(self, token: str = TOKEN, timeout: float = 10.0) -> JiraClient:
-        made = JiraClient(self.url, EMAIL, token, transport=self.transport, timeout=timeout)
+        # One try: these tests check how a single answer maps to the error family (retries are
+        # covered in test_jira_client).
+        made = JiraClient(self.url, EMAIL, token, transport=self.transport, timeout=timeout, max_tries=1)
         self._clients.append(made)
         return made
 
@@ -75,7 +77,7 @@ def _closing(view: Jira) -> Iterator[Jira]:
 def served() -> Iterator[Jira]:
     """Real HTTP only: for failures that need a socket (timeouts, refused connections)."""
     state = JiraState.seeded()
-    with serve(create_app(state), state) as sim, JiraClient(sim.url, EMAIL, TOKEN, timeout=0.2) as client:
+    with serve(create_app(state), state) as sim, JiraClient(sim.url, EMAIL, TOKEN, timeout=0.2, max_tries=1) as client:
         view = Jira(state, sim.url, None, [client])
         yield view
 
@@ -87,7 +89,7 @@ def test_get_issue_reads_the_chrome_ticket(jira: Jira) -> None:
     assert (issue.status, issue.status_category, issue.priority) == ("Pilot", "indeterminate", "High")
     assert issue.assignee is not None and issue.assignee.display_name == "Alice Martin"
     assert issue.labels == ["security", "chrome", "cve"]
-    assert "CVE-2023-6702 (type confusion in V8, CVSS 8.8)" in issue.description_text
+    assert "*CVE-2023-6702* (type confusion in V8, CVSS 8.8)" in issue.description_text
     assert "- Target version: 120.0.6099.109" in issue.description_text
     assert issue.parent_key == "CPE-123"
     assert issue.subtask_keys == ["CPE-3223", "CPE-3224"]
@@ -174,7 +176,7 @@ def test_refused_connection_is_unavailable() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # The port is closed again: nothing listens there.
-    client = JiraClient(f"http://127.0.0.1:{port}", EMAIL, TOKEN)
+    client = JiraClient(f"http://127.0.0.1:{port}", EMAIL, TOKEN, max_tries=1)
     with client, pytest.raises(JiraUnavailable) as caught:
         client.myself()
     assert "unreachable" in str(caught.value) and TOKEN not in str(caught.value)
@@ -195,7 +197,7 @@ def test_transport_errors_map_to_unavailable(error: httpx.TransportError, expect
     def fail(request: httpx.Request) -> httpx.Response:
         raise error
 
-    client = JiraClient("http://jira.invalid", EMAIL, TOKEN, transport=httpx.MockTransport(fail))
+    client = JiraClient("http://jira.invalid", EMAIL, TOKEN, transport=httpx.MockTransport(fail), max_tries=1)
     with client, pytest.raises(JiraUnavailable, match=expected):
         client.server_info()
 
@@ -287,7 +289,8 @@ def test_adf_to_text_reads_rich_documents() -> None:
     ]}  # fmt: skip
 
     assert adf_to_text(doc) == (
-        "Status\n\n@Alice Martin see the KB\nthanks\n\n- one\n  1. nested\n\nsudo jamf policy\n\nkept"
+        "Status\n\n@Alice Martin see [the KB](https://kb)\n*thanks*\n\n- one\n  1. nested\n\n"
+        "```\nsudo jamf policy\n```\n\nkept"
     )
     assert adf_to_text(None) == "" and adf_to_text("plain v2 text") == "plain v2 text"
 

@@ -1,0 +1,233 @@
+"""The HTTP layer under :class:`remedy.jira.client.JiraClient`: one ``send`` for every request.
+
+``JiraHttp.send`` is the single place where transport and HTTP failures become
+:mod:`remedy.jira.errors`, where failed requests are retried (429, 5xx, timeouts) with Retry-After
+or jittered exponential backoff, and where writes are paced per issue. API methods only say what
+they send and whether re-sending it is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from remedy.jira.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraForbidden,
+    JiraInvalid,
+    JiraNotFound,
+    JiraRateLimited,
+    JiraUnavailable,
+)
+from remedy.jira.pacer import WritePacer
+
+log = logging.getLogger("remedy.jira")
+
+_DETAIL_LIMIT = 300
+_BACKOFF_BASE = 0.5
+_WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+# Methods whose repetition has the effect of one request (RFC 9110); POSTs must say so themselves.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Failures where the request never left this machine: re-sending cannot duplicate anything.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_ISSUE_IN_PATH = re.compile(r"/rest/api/3/issue/([^/?#]+)")
+_VERBS = {"GET": "view", "POST": "change", "PUT": "edit", "DELETE": "delete", "PATCH": "edit"}
+
+# (method, attempt starting at 0, error) -> seconds to wait before trying again, or None to raise.
+RetryPolicy = Callable[[str, int, JiraError], float | None]
+
+
+def no_retry(method: str, attempt: int, error: JiraError) -> float | None:
+    """A RetryPolicy that surfaces the first failure (kept for callers of the first slice)."""
+    return None
+
+
+class JiraHttp:
+    """An ``httpx.Client`` with Jira's auth, a timeout on every call, retries and write pacing."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx.Auth,
+        *,
+        transport: httpx.BaseTransport | None,
+        timeout: float,
+        max_tries: int,
+        max_backoff: float,
+        sleep: Callable[[float], None],
+        pacer: WritePacer | None,
+    ) -> None:
+        # Connecting should never take long; a slow answer may (Jira renders big issues slowly).
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 3.0))
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            auth=auth,
+            transport=transport,
+            timeout=self.timeout,
+            headers={"Accept": "application/json", "User-Agent": "remedy-jira/0.2"},
+        )
+        self._max_tries = max(1, max_tries)
+        self._max_backoff = max_backoff
+        self._sleep = sleep
+        self._pacer = pacer if pacer is not None else WritePacer(sleep=sleep)
+        self._random = random.Random()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        subject: str | None = None,
+        action: str | None = None,
+        idempotent: bool | None = None,
+        pace: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one request, retrying what is safe to retry; raise a JiraError for any failure.
+
+        ``subject`` names what the path is about (an issue key) for 404 messages; ``action`` says
+        what was refused on 403 ("comment on CPE-3222"). ``idempotent`` defaults by method: a POST
+        is re-sent after a timeout only when the caller vouches that a repeat does no harm.
+        ``pace`` lists the issue keys a write touches (default: the key in the path).
+        """
+        safe = method in _IDEMPOTENT if idempotent is None else idempotent
+        keys = self._pace_keys(method, path, pace)
+        for attempt in range(1, self._max_tries + 1):
+            for key in keys:
+                self._pacer.wait(key)
+            try:
+                return self._send_once(method, path, subject, action, **kwargs)
+            except (JiraRateLimited, JiraUnavailable) as error:
+                if not _retryable(error, safe):
+                    raise
+                delay = self._delay(error, attempt)
+                if delay is None:
+                    if error.retry_after is None:
+                        error.retry_after = self._next_ceiling(attempt)  # a hint for the caller's own retry
+                    raise
+                log.info("Jira %s %s failed (%s); try %d of %d in %.1f s",
+                         method, path, error, attempt + 1, self._max_tries, delay)  # fmt: skip
+                self._sleep(delay)
+        raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
+
+    def _pace_keys(self, method: str, path: str, pace: Sequence[str] | None) -> Sequence[str]:
+        if method not in _WRITES:
+            return ()
+        if pace is not None:
+            return pace
+        found = _ISSUE_IN_PATH.match(path)
+        return (found.group(1),) if found else ()
+
+    def _delay(self, error: JiraError, attempt: int) -> float | None:
+        """Seconds to wait before try ``attempt + 1``, or None to give up now."""
+        if attempt >= self._max_tries:
+            return None
+        if error.retry_after is not None:
+            # Retrying before Jira's Retry-After only earns another 429: when it is longer than we
+            # may wait, give up now and let the caller (the job queue) come back later.
+            return error.retry_after if error.retry_after <= self._max_backoff else None
+        # Full jitter: workers that failed together do not all come back at the same instant.
+        return self._random.uniform(0.0, self._next_ceiling(attempt - 1))
+
+    def _next_ceiling(self, attempt: int) -> float:
+        return float(min(self._max_backoff, _BACKOFF_BASE * 2**attempt))
+
+    def _send_once(
+        self, method: str, path: str, subject: str | None, action: str | None, **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise JiraUnavailable(f"Jira is unreachable ({self._timeout_text(exc)})") from exc
+        except httpx.TransportError as exc:
+            host = self._client.base_url.netloc.decode()
+            what = "could not connect" if isinstance(exc, httpx.ConnectError) else "connection lost"
+            raise JiraUnavailable(f"Jira is unreachable at {host} ({what})") from exc
+        if response.is_success:
+            return response
+        raise error_for(response, method, path, subject, action)
+
+    def _timeout_text(self, exc: httpx.TimeoutException) -> str:
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"no connection after {self.timeout.connect:g} s"
+        return f"timeout after {self.timeout.read:g} s"
+
+
+def _retryable(error: JiraError, safe: bool) -> bool:
+    """Whether re-sending could help and cannot do a non-idempotent write twice."""
+    if error.status == 429 or error.status == 503:
+        # Jira refused before doing anything (rate limit, overload): nothing to duplicate.
+        return True
+    if error.status is None and isinstance(error.__cause__, _NOT_SENT):
+        return True
+    # Other 5xx and read timeouts: the request may have been carried out (a comment created).
+    return safe
+
+
+def parse_retry_after(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now()).total_seconds(), 0.0)
+
+
+def error_body(response: httpx.Response) -> tuple[list[str], dict[str, str]]:
+    """Jira's ``{"errorMessages": [...], "errors": {...}}``; bulk APIs send ``errors: [{message}]``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return [], {}  # gateways answer with HTML pages
+    if not isinstance(body, dict):
+        return [], {}
+    messages = [str(m) for m in body.get("errorMessages") or []]
+    errors = body.get("errors") or {}
+    if isinstance(errors, list):
+        messages += [str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")]
+        return messages, {}
+    return messages, {str(k): str(v) for k, v in errors.items()} if isinstance(errors, dict) else {}
+
+
+def error_for(response: httpx.Response, method: str, path: str, subject: str | None, action: str | None) -> JiraError:
+    """The JiraError for a non-2xx response; messages name the issue, never the credentials."""
+    status = response.status_code
+    messages, field_errors = error_body(response)
+    detail = "; ".join([*(f"{k}: {v}" for k, v in field_errors.items()), *messages])[:_DETAIL_LIMIT]
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status == 401:
+        return JiraAuthError("Jira rejected the credentials (HTTP 401): check the Jira email and API token")
+    if status == 403:
+        what = action or f"{_VERBS.get(method, 'change')} {subject or path}"
+        return JiraForbidden(f"No permission to {what} in Jira")
+    if status == 404:
+        return JiraNotFound(f"{subject} not found in Jira" if subject else f"Jira has nothing at {path}")
+    if status in (400, 413, 422):
+        # 413 (per-issue limits) and 422 (project configuration) are refusals a retry won't fix.
+        message = f"Jira refused: {detail or 'bad request'}"
+        return JiraInvalid(message, status=status, messages=messages, field_errors=field_errors)
+    if status == 429:
+        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
+        return JiraRateLimited(f"Jira rate limit reached{wait}", retry_after=retry_after)
+    if status >= 500:
+        return JiraUnavailable(f"Jira is unavailable (HTTP {status})", status=status, retry_after=retry_after)
+    return JiraError(f"Jira answered HTTP {status}: {detail or response.reason_phrase}", status=status)

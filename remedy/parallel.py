@@ -1,0 +1,23 @@
+"""Run independent service calls side by side (each call already has its own timeout)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+# Jira and Jamf both ask for a handful of concurrent connections per client at most.
+MAX_PARALLEL = 4
+
+
+def parallel(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """Results in call order; the first exception (in call order) is raised after all finished."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+        errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+    return [f.result() for f in futures]

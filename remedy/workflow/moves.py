@@ -1,0 +1,111 @@
+"""Moving a ticket through the workflow: find each transition by target status among those Jira
+allows now, check the exit rules of each phase left, create the target phase's subtasks once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from remedy.actions import ActionLog
+from remedy.errors import UserError
+from remedy.jira.client import JiraClient
+from remedy.jira.models import Issue, Transition
+from remedy.parallel import parallel
+from remedy.workflow.template import Phase, WorkflowTemplate
+
+
+@dataclass
+class MoveResult:
+    key: str
+    start: str
+    target: str
+    passed: list[str] = field(default_factory=list)  # phases entered, in order
+    subtasks_created: list[str] = field(default_factory=list)  # "CPE-3230 Check macOS compatibility"
+    subtasks_existing: list[str] = field(default_factory=list)
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.passed)
+
+
+def _current(issue: Issue, workflow: WorkflowTemplate) -> Phase:
+    phase = workflow.phase_for_status(issue.status)
+    if phase is None:
+        raise UserError(f"{issue.key} is in Jira status “{issue.status}”, which the workflow "
+                        f"'{workflow.name}' does not know; move it in Jira first.")
+    return phase
+
+
+def check_exit(issue: Issue, phase: Phase) -> None:
+    """Refuse to leave ``phase`` while its exit checks fail, saying what is missing."""
+    if "subtasks_done" in phase.exit_checks:
+        open_ = [s for s in issue.subtasks if not s.done]
+        if open_:
+            names = ", ".join(f"{s.key} {s.summary}" for s in open_[:5])
+            raise UserError(f"{issue.key} can't leave {phase.name}: {len(open_)} open subtask(s): {names}.")
+    if "no_open_blockers" in phase.exit_checks:
+        blockers = [link.other_key for link in issue.links if "blocked by" in link.phrase]
+        if blockers:
+            raise UserError(f"{issue.key} can't leave {phase.name}: blocked by {', '.join(blockers)}.")
+
+
+def _step(jira: JiraClient, key: str, phase: Phase, allowed: list[Transition]) -> None:
+    match = next((t for t in allowed if t.to_status.lower() == phase.jira_status.lower()), None)
+    if match is None:
+        options = ", ".join(sorted({t.to_status for t in allowed})) or "none"
+        raise UserError(f"Jira doesn't allow moving {key} to {phase.name} from where it is now. "
+                        f"Possible moves: {options}.")
+    jira.transition(key, match.id)
+
+
+def read_for_move(jira: JiraClient, key: str) -> tuple[Issue, list[Transition]]:
+    """The ticket and the transitions Jira allows now, fetched side by side."""
+    issue, allowed = parallel([lambda: jira.get_issue(key), lambda: jira.transitions(key)])
+    return issue, allowed
+
+
+def move(jira: JiraClient, key: str, target_name: str, workflow: WorkflowTemplate,
+         actions: ActionLog, command_id: str) -> tuple[Issue, MoveResult]:
+    """Walk ticket ``key`` to ``target_name``. Safe to run again after a crash: the ticket is read
+    afresh, so phases already passed are not passed again and subtasks are not created twice."""
+    target = workflow.phase(target_name)
+    if target is None:
+        names = ", ".join(p.name for p in workflow.phases)
+        raise UserError(f"“{target_name}” is not a phase of this workflow ({names}).")
+    issue, allowed = read_for_move(jira, key)
+    start = _current(issue, workflow)
+    result = MoveResult(issue.key, start.name, target.name)
+    leaving = start
+    for i, phase in enumerate(workflow.path(start, target)):
+        if workflow.phases.index(phase) > workflow.phases.index(leaving):  # rules guard forward moves
+            check_exit(issue, leaving)
+        _step(jira, issue.key, phase, allowed if i == 0 else jira.transitions(issue.key))
+        result.passed.append(phase.name)
+        leaving = phase
+    _create_subtasks(jira, issue, target, actions, command_id, result)
+    return issue.model_copy(update={"status": target.jira_status}), result
+
+
+def _create_subtasks(jira: JiraClient, issue: Issue, phase: Phase, actions: ActionLog, command_id: str,
+                     result: MoveResult) -> None:
+    # The natural key of a phase subtask is its summary under the parent: a retried move (or a
+    # second move into the phase) finds it instead of creating a twin.
+    existing = {s.summary.lower(): s.key for s in issue.subtasks}
+    result.subtasks_existing.extend(f"{existing[t.lower()]} {t}" for t in phase.subtasks if t.lower() in existing)
+    todo = [t for t in phase.subtasks if t.lower() not in existing]
+
+    def create(summary: str) -> Callable[[], str]:
+        def once() -> str:
+            return actions.run_once(
+                f"{command_id}:subtask:{issue.key}:{summary.lower()}", "jira.subtask", issue.key,
+                do=lambda: jira.create_subtask(issue.key, summary, labels=["remedy"]),
+                recover=lambda: _find_subtask(jira, issue.key, summary)).external_id
+        return once
+
+    keys = parallel([create(summary) for summary in todo])  # independent writes: side by side
+    result.subtasks_created.extend(f"{key} {summary}" for key, summary in zip(keys, todo, strict=True))
+
+
+def _find_subtask(jira: JiraClient, parent: str, summary: str) -> str | None:
+    fresh = jira.get_issue(parent)
+    return next((s.key for s in fresh.subtasks if s.summary.lower() == summary.lower()), None)

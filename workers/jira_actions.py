@@ -1,0 +1,119 @@
+"""One-click Jira writes: move, assign, priority, blockers, watch — and `blocked`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remedy.commands import PersonRef
+from remedy.db.models import PriorityOverride
+from remedy.jira.models import JiraUser
+from remedy.parallel import parallel
+from remedy.slack import blocks
+from remedy.slack.mrkdwn import escape
+from remedy.team.resolve import resolve_jira_user
+from remedy.workflow import moves
+from workers.context import JobContext, actor_name, audit, job_context, report
+
+
+def move(origin: dict[str, Any], key: str, phase: str, **_: Any) -> None:
+    """`/remedy move KEY to <phase>`: walk the workflow, create the phase's subtasks once."""
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        moved, result = moves.move(svc.jira, key, phase, svc.workflow, svc.actions, ctx.job_id)
+        lines = [f"➡️ *{escape(actor_name(ctx))}* moved *{key}* {escape(result.start)} → *{escape(result.target)}*"
+                 if result.moved else f"➡️ *{key}* is already in *{escape(result.target)}*"]
+        if len(result.passed) > 1:
+            lines.append("via " + " → ".join(escape(p) for p in result.passed[:-1]))
+        if result.subtasks_created:
+            lines.append("Subtasks created: " + ", ".join(escape(s) for s in result.subtasks_created))
+        if result.subtasks_existing:
+            lines.append("Already there: " + ", ".join(escape(s) for s in result.subtasks_existing))
+        report(ctx, moved, "\n".join(lines), f"*{key}* is in *{escape(result.target)}*.", "jira.move",
+               start=result.start, to=result.target, subtasks=result.subtasks_created)
+
+
+def assign(origin: dict[str, Any], key: str, assignee: dict[str, Any], **_: Any) -> None:
+    """`/remedy assign KEY to <person>`: the person resolved Slack ↔ Jira, or a question back."""
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        who = resolve_jira_user(PersonRef.model_validate(assignee), svc.team, svc.jira, _slack_email(ctx))
+        issue, _ = parallel([lambda: svc.jira.get_issue(key), lambda: svc.jira.assign(key, who.account_id)])
+        line = f"👤 *{escape(actor_name(ctx))}* assigned *{key}* to *{escape(who.name)}*"
+        now = JiraUser(account_id=who.account_id, display_name=who.name, email=None, active=True)
+        report(ctx, issue.model_copy(update={"assignee": now}), line, f"*{key}* is assigned to *{escape(who.name)}*.",
+               "jira.assign", account_id=who.account_id, name=who.name)
+
+
+def _slack_email(ctx: JobContext) -> Any:
+    def lookup(slack_id: str) -> str | None:
+        user: dict[str, Any] = ctx.services.slack.users_info(user=slack_id).get("user") or {}
+        email = (user.get("profile") or {}).get("email")
+        return str(email) if email else None
+
+    return lookup
+
+
+def set_priority(origin: dict[str, Any], key: str, priority: str, reason: str | None = None, **_: Any) -> None:
+    """`/remedy priority KEY P1 because …`: Jira priority set, the override and its reason kept."""
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        name = svc.workflow.jira_priority(priority)
+        issue, _ = parallel([lambda: svc.jira.get_issue(key), lambda: svc.jira.set_priority(key, name)])
+        svc.actions.run_once(ctx.key("override"), "priority.override", key, do=lambda: _record_override(
+            ctx, key, name, reason))
+        why = f" because {escape(reason)}" if reason else ""
+        report(ctx, issue.model_copy(update={"priority": name}),
+               f"🎚 *{escape(actor_name(ctx))}* set *{key}* to *{escape(name)}*{why}",
+               f"*{key}* priority is *{escape(name)}*.", "jira.priority", priority=name, reason=reason)
+
+
+def _record_override(ctx: JobContext, key: str, name: str, reason: str | None) -> str:
+    with ctx.services.db.session() as s:
+        row = PriorityOverride(ticket_key=key, priority=name, reason=reason, slack_user_id=ctx.user)
+        s.add(row)
+        s.flush()
+        return str(row.id)
+
+
+def add_blocker(origin: dict[str, Any], key: str, blocker: str, **_: Any) -> None:
+    """`/remedy add blocker KEY OTHER`: OTHER blocks KEY (a Jira "Blocks" link, right direction).
+    Jira keeps one link per pair and type, so linking again changes nothing."""
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        def link() -> str:
+            svc.jira.link(blocker, key)
+            return f"{blocker}>{key}"
+
+        svc.actions.run_once(ctx.key(f"link:{blocker}:{key}"), "jira.link", key, do=link)
+        line = f"⛔ *{escape(actor_name(ctx))}* recorded that *{blocker}* blocks *{key}*"
+        report(ctx, key, line, f"*{blocker}* now blocks *{key}* in Jira.", "jira.link", blocker=blocker)
+
+
+def watch(origin: dict[str, Any], key: str, **_: Any) -> None:
+    """`/remedy watch KEY`: the user (their Jira account) watches the ticket."""
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        person = svc.team.by_slack_id(ctx.user)
+        ref = PersonRef(raw=f"<@{ctx.user}>", kind="mention", slack_id=ctx.user)
+        who = resolve_jira_user(ref, svc.team, svc.jira, _slack_email(ctx))
+        svc.jira.add_watcher(key, who.account_id)
+        audit(ctx, "jira.watch", key, account_id=who.account_id)
+        ctx.done(f"👀 {escape(person.name if person else who.name)} now watches *{key}* in Jira.")
+
+
+def blocked(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
+    """`/remedy blocked`: the user's open tickets that wait on another, oldest first."""
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        ref = PersonRef(raw=f"<@{ctx.user}>", kind="mention", slack_id=ctx.user)
+        who = resolve_jira_user(ref, svc.team, svc.jira, _slack_email(ctx))
+        mine = [i for i in svc.jira.search(f'assignee = "{who.account_id}"') if not i.is_done]
+        waiting = sorted(((i, [ln for ln in i.links if "blocked by" in ln.phrase]) for i in mine),
+                         key=lambda pair: pair[0].updated)
+        rows = [f"• *{i.key}* {escape(i.summary)} ⛔ waits on " + ", ".join(
+            f"*{ln.other_key}* ({escape(ln.other_status or '?')})" for ln in links) for i, links in waiting if links]
+        if not rows:
+            ctx.done("None of your open tickets is blocked.")
+            return
+        ctx.show("Blocked tickets", [blocks.section("*Your blocked tickets* (oldest first)\n" + "\n".join(rows))])
+
