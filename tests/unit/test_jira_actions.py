@@ -4,6 +4,7 @@ simulator → Slack simulator, asserting Jira's resulting state and what the thr
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 from remedy.audit import verify
 from remedy_cli.embedded import Runtime, Sent
@@ -148,3 +149,29 @@ def test_every_write_is_audited(runtime: Runtime) -> None:
     runtime.drain()
     result = verify(runtime.services.db)
     assert result.ok and result.checked >= 2
+
+
+def test_move_jira_does_not_allow_says_what_is_possible(runtime: Runtime) -> None:
+    runtime.sandbox.jira_state.forbid("CPE-3301")  # no transition permission: Jira lists none
+    sent = runtime.slash("move CPE-3301 to plan")
+    runtime.drain()
+    answer = _answer(runtime, sent)
+    assert answer.startswith("❌") and "doesn't allow" in answer and "Possible moves: none" in answer
+
+
+def test_rate_limit_storm_is_waited_out_and_applied_once(sandbox, sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    rt = Runtime.start(sandbox, sqlite_url, REMEDY_RETRY_DELAYS=[0], REMEDY_JIRA_TRIES=4)
+    try:
+        jira = sandbox.jira_state
+        before = len(jira.comments("CPE-3222"))
+        jira.fail_next(429, times=3, retry_after=1, path_contains="/comment")
+        sent = rt.slash('comment CPE-3222 "after the storm"')
+        rt.drain()
+        assert len(jira.comments("CPE-3222")) == before + 1
+        attempts = [r for r in jira.requests if r.method == "POST" and r.path.endswith("/comment")]
+        assert [r.status for r in attempts] == [429, 429, 429, 201]
+        gaps = [b.at - a.at for a, b in pairwise(attempts)]
+        assert all(gap >= 0.9 for gap in gaps)  # Retry-After: 1 honoured, no hot loop
+        assert _answer(rt, sent).startswith("✅")
+    finally:
+        rt.stop()
