@@ -106,6 +106,13 @@ class Runtime:
         status, data = self._dispatch(view_submission_body(user, PALETTE_CALLBACK, values, urls))
         return Sent(status, data, response_url, text)
 
+    def submit_view(self, view: dict[str, Any], values: dict[str, dict[str, Any]], user: str = "U01ALICE") -> Sent:
+        """Submit an opened modal (as the simulator recorded it) with ``values`` typed in."""
+        body = view_submission_body(user, view["callback_id"], values, [],
+                                    private_metadata=view.get("private_metadata"))
+        status, data = self._dispatch(body)
+        return Sent(status, data, "")
+
     def event(self, event: dict[str, Any], event_id: str | None = None, retry: int = 0) -> int:
         """Send an Events API callback; ``retry`` > 0 mimics Slack's redelivery of the same event."""
         payload = {"type": "event_callback", "team_id": "T0SANDBOX", "api_app_id": "A0REMEDY",

@@ -61,12 +61,14 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def view_submission_body(user_id: str, callback_id: str, values: dict[str, dict[str, Any]],
-                         response_urls: list[dict[str, str]], *, team_id: str = "T0SANDBOX") -> str:
+                         response_urls: list[dict[str, str]], *, team_id: str = "T0SANDBOX",
+                         private_metadata: str | None = None) -> str:
     """What Slack sends when a modal is submitted (``values`` as in ``view.state.values``)."""
     payload: dict[str, Any] = {
         "type": "view_submission", "team": {"id": team_id, "domain": "sandbox"},
         "user": {"id": user_id, "username": user_id, "team_id": team_id}, "api_app_id": "A0REMEDY",
         "trigger_id": f"{int(time.time())}.{secrets.token_hex(8)}", "response_urls": response_urls,
-        "view": {"id": "V0MODAL", "type": "modal", "callback_id": callback_id, "state": {"values": values}},
+        "view": {"id": "V0MODAL", "type": "modal", "callback_id": callback_id, "state": {"values": values},
+                 "private_metadata": private_metadata or ""},
     }
     return urlencode({"payload": json.dumps(payload)})

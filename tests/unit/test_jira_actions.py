@@ -175,3 +175,56 @@ def test_rate_limit_storm_is_waited_out_and_applied_once(sandbox, sqlite_url) ->
         assert _answer(rt, sent).startswith("✅")
     finally:
         rt.stop()
+
+
+def test_edit_button_opens_the_draft_and_saving_replaces_it(runtime: Runtime) -> None:
+    slack = runtime.sandbox.slack_state
+    sent = runtime.slash("draft comment CPE-3301 about the vendor delay")
+    runtime.drain()
+    card = slack.response_view(sent.response_url)
+    assert card is not None and "about the vendor delay" in block_texts(card.blocks)
+    edit = runtime.press(button(card.blocks, "Edit"), ephemeral=True)
+    runtime.drain()
+    modal = slack.modals[-1]
+    assert modal["blocks"][0]["element"]["initial_value"].startswith("Status update on CPE-3301")
+    saved = runtime.submit_view(modal, {"body": {"text": {"type": "plain_text_input",
+                                                          "value": "Vendor promised a fix by Friday."}}})
+    assert saved.status == 200 and saved.body == {}
+    runtime.drain()
+    shown = slack.response_view(edit.response_url)
+    assert shown is not None and "Vendor promised a fix by Friday." in block_texts(shown.blocks)
+    runtime.slash("post comment CPE-3301")
+    runtime.drain()
+    assert "Vendor promised a fix by Friday." in runtime.sandbox.jira_state.comments("CPE-3301")[-1]["text"]
+
+
+def test_discard_draft_then_post_has_nothing_to_post(runtime: Runtime) -> None:
+    runtime.slash("draft comment CPE-3222")
+    runtime.drain()
+    runtime.slash("discard draft CPE-3222")
+    runtime.drain()
+    sent = runtime.slash("post comment CPE-3222")
+    runtime.drain()
+    assert "no draft for CPE-3222" in _answer(runtime, sent)
+
+
+def test_card_button_moves_the_ticket(runtime: Runtime) -> None:
+    runtime.slash("work CPE-3301")
+    runtime.drain()
+    card = only_thread(runtime.sandbox.slack_state)[1]
+    runtime.press(button(card.blocks, "Move to plan"), message_ts=card.ts)
+    runtime.drain()
+    assert runtime.sandbox.jira_state.status_of("CPE-3301") == "Plan"
+
+
+def test_blocked_lists_what_waits_on_what(runtime: Runtime) -> None:
+    sent = runtime.slash("blocked", user="U04JDOE")  # john.doe's CPE-3445 waits on CPE-3301
+    runtime.drain()
+    view = runtime.sandbox.slack_state.response_view(sent.response_url)
+    assert view is not None and "CPE-3445" in block_texts(view.blocks) and "CPE-3301" in block_texts(view.blocks)
+
+
+def test_priority_by_jira_name(runtime: Runtime) -> None:
+    runtime.slash("priority CPE-3445 lowest")
+    runtime.drain()
+    assert runtime.sandbox.jira_state.priority_of("CPE-3445") == "Lowest"

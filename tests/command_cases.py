@@ -1,0 +1,313 @@
+"""The command table the grammar tests run over: (text, focus, expected command)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from remedy.commands import (
+    AddBlocker,
+    Analyze,
+    Assign,
+    AuditReport,
+    AuditTrail,
+    BatchComment,
+    Blocked,
+    CloseAllResolved,
+    Command,
+    Comment,
+    CompleteSession,
+    Compliance,
+    ComplianceGaps,
+    ComplianceReport,
+    CreateJamfPolicy,
+    DailyUpdate,
+    DailyUpdates,
+    Delegate,
+    DeployPilot,
+    DigestHere,
+    DigestOff,
+    DigestShow,
+    DiscardDraft,
+    Doctor,
+    DraftComment,
+    EditDraft,
+    Escalate,
+    Exceptions,
+    FocusEpic,
+    Jobs,
+    Move,
+    MyFocus,
+    NextAction,
+    PersonRef,
+    PostComment,
+    Progress,
+    Resume,
+    Retry,
+    Risks,
+    RollbackStatus,
+    RolloutNext,
+    ScheduleDiscussion,
+    Scope,
+    SessionStatus,
+    SetPriority,
+    StartSession,
+    Sync,
+    TeamImpact,
+    ValidatePackage,
+    ValidateRollback,
+    Watch,
+    When,
+    Work,
+)
+
+FOCUS = "CPE-3222"
+
+
+def handle(raw: str) -> PersonRef:
+    return PersonRef(raw=raw, kind="handle")
+
+
+def mention(raw: str, slack_id: str) -> PersonRef:
+    return PersonRef(raw=raw, kind="mention", slack_id=slack_id)
+
+
+K = {"key": "CPE-3222"}
+F = {"key": FOCUS, "key_from_focus": True}
+
+# (text, focus, expected). The roadmap's and DESIGN.md's examples appear verbatim.
+CASES: list[tuple[str, str | None, Command]] = [
+    # Ticket
+    ("work CPE-3222", None, Work(**K)),
+    ("work cpe-3222", FOCUS, Work(**K)),
+    ("/remedy Work   CPE-3222", None, Work(**K)),
+    ("remedy work CPE-3222", None, Work(**K)),
+    ("analyze", FOCUS, Analyze(**F)),
+    ("analyse CPE-3222", None, Analyze(**K)),
+    ("draft comment", FOCUS, DraftComment(**F)),
+    ("draft comment CPE-3222 about the pilot results", None, DraftComment(**K, about="the pilot results")),
+    ('draft comment about "rollout &amp; comms"', FOCUS, DraftComment(**F, about="rollout & comms")),
+    ("post comment CPE-3222", None, PostComment(**K)),
+    ("discard draft", FOCUS, DiscardDraft(**F)),
+    ("discard draft CPE-3222", None, DiscardDraft(**K)),
+    ('edit draft "Pilot is healthy"', FOCUS, EditDraft(**F, body="Pilot is healthy")),
+    ("edit draft CPE-3222 Vendor confirmed the fix", None, EditDraft(**K, body="Vendor confirmed the fix")),
+    ('edit draft CPE-3222 "Line one\nLine &lt;two&gt;"', None, EditDraft(**K, body="Line one\nLine <two>")),
+    ('comment "Pilot group looks healthy"', FOCUS, Comment(**F, body="Pilot group looks healthy")),
+    ("comment CPE-3222 rest of the line counts", None, Comment(**K, body="rest of the line counts")),
+    ("comment “smart quotes work”", FOCUS, Comment(**F, body="smart quotes work")),
+    ("comment 'single quotes'", FOCUS, Comment(**F, body="single quotes")),
+    ('comment "unterminated quote', FOCUS, Comment(**F, body="unterminated quote")),
+    ("comment don't panic", FOCUS, Comment(**F, body="don't panic")),
+    ("comment Tom &amp; Jerry &lt;3", FOCUS, Comment(**F, body="Tom & Jerry <3")),
+    ("move to investigation", FOCUS, Move(**F, phase="Investigation")),
+    ("move CPE-3222 to Pilot", None, Move(**K, phase="Pilot")),
+    ("move CPE-3222 to build &amp; test", None, Move(**K, phase="Build & Test")),
+    ("move to build and test", FOCUS, Move(**F, phase="Build & Test")),
+    ("move to verification", FOCUS, Move(**F, phase="Verify")),
+    ("move todo", FOCUS, Move(**F, phase="To Do")),
+    ("assign to john", FOCUS, Assign(**F, assignee=handle("john"))),
+    ("assign CPE-3222 to john.smith", None, Assign(**K, assignee=handle("john.smith"))),
+    ("assign to @john", FOCUS, Assign(**F, assignee=handle("@john"))),
+    ("assign to Sarah Chen", FOCUS, Assign(**F, assignee=PersonRef(raw="Sarah Chen", kind="name"))),
+    ('assign to "Sarah Chen"', FOCUS, Assign(**F, assignee=PersonRef(raw="Sarah Chen", kind="name"))),
+    (
+        "assign to john@corp.example",
+        FOCUS,
+        Assign(**F, assignee=PersonRef(raw="john@corp.example", kind="email")),
+    ),
+    (
+        "assign to <mailto:john@corp.example|john@corp.example>",
+        FOCUS,
+        Assign(**F, assignee=PersonRef(raw="john@corp.example", kind="email")),
+    ),
+    ("priority P1 because CVE 8.8", FOCUS, SetPriority(**F, priority="P1", reason="CVE 8.8")),
+    ("priority CPE-3222 p2", None, SetPriority(**K, priority="P2")),
+    (
+        "priority P3 - vendor patch pending",
+        FOCUS,
+        SetPriority(**F, priority="P3", reason="vendor patch pending"),
+    ),
+    ("priority high", FOCUS, SetPriority(**F, priority="High")),
+    (
+        "priority CPE-3222 LOWEST because cosmetic only",
+        None,
+        SetPriority(**K, priority="Lowest", reason="cosmetic only"),
+    ),
+    (
+        "priority CPE-3222 to Highest - actively exploited",
+        None,
+        SetPriority(**K, priority="Highest", reason="actively exploited"),
+    ),
+    (
+        "priority medium, vendor says next week",
+        FOCUS,
+        SetPriority(**F, priority="Medium", reason="vendor says next week"),
+    ),
+    ("priority low", FOCUS, SetPriority(**F, priority="Low")),
+    ("add blocker CPE-3301", FOCUS, AddBlocker(**F, blocker="CPE-3301")),
+    ("add blocker CPE-3222 CPE-3301", None, AddBlocker(**K, blocker="CPE-3301")),
+    ("add blocker CPE-3301 to CPE-3222", None, AddBlocker(**K, blocker="CPE-3301")),
+    ("block CPE-3222 by CPE-3301", None, AddBlocker(**K, blocker="CPE-3301")),
+    ("block cpe-3222 by cpe-3301", FOCUS, AddBlocker(**K, blocker="CPE-3301")),
+    ("block by CPE-3301", FOCUS, AddBlocker(**F, blocker="CPE-3301")),
+    ("watch", FOCUS, Watch(**F)),
+    # Memory
+    ("resume", None, Resume()),
+    ("progress", None, Progress()),
+    ("progress this week", None, Progress(period="week")),
+    ("blocked", None, Blocked()),
+    ("my focus", None, MyFocus()),
+    ("focus", None, MyFocus()),
+    # Team
+    ("escalate CPE-3222 sarah", None, Escalate(**K, to=handle("sarah"))),
+    ("escalate to sarah", FOCUS, Escalate(**F, to=handle("sarah"))),
+    (
+        "escalate CPE-3222 to <@U02SARAH> pilot failing",
+        None,
+        Escalate(**K, to=mention("<@U02SARAH>", "U02SARAH"), reason="pilot failing"),
+    ),
+    (
+        "escalate <@U02SARAH|sarah> because 12 Macs fail",
+        FOCUS,
+        Escalate(**F, to=mention("<@U02SARAH|sarah>", "U02SARAH"), reason="12 Macs fail"),
+    ),
+    ("escalate sarah CPE-3222 overdue", None, Escalate(**K, to=handle("sarah"), reason="overdue")),
+    ("delegate to dev-team", FOCUS, Delegate(**F, to=handle("dev-team"))),
+    (
+        "delegate CPE-3222 to <!subteam^S0DEV|@dev-team>",
+        None,
+        Delegate(**K, to=PersonRef(raw="<!subteam^S0DEV|@dev-team>", kind="group", slack_id="S0DEV")),
+    ),
+    (
+        "schedule discussion tomorrow 15:00 with sarah john",
+        FOCUS,
+        ScheduleDiscussion(
+            **F,
+            when=When(raw="tomorrow 15:00", day="tomorrow", time="15:00"),
+            attendees=(handle("sarah"), handle("john")),
+        ),
+    ),
+    (
+        'schedule discussion CPE-3222 mon 10:00 with sarah, <@U1JOHN> and "Ann Lee"',
+        None,
+        ScheduleDiscussion(
+            **K,
+            when=When(raw="mon 10:00", day="mon", time="10:00"),
+            attendees=(
+                handle("sarah"),
+                mention("<@U1JOHN>", "U1JOHN"),
+                PersonRef(raw="Ann Lee", kind="name"),
+            ),
+        ),
+    ),
+    (
+        "schedule discussion 2026-12-01 14:00 with sarah",
+        FOCUS,
+        ScheduleDiscussion(
+            **F,
+            when=When(raw="2026-12-01 14:00", date=dt.date(2026, 12, 1), time="14:00"),
+            attendees=(handle("sarah"),),
+        ),
+    ),
+    (
+        "schedule today at 9:30 with ann",
+        FOCUS,
+        ScheduleDiscussion(**F, when=When(raw="today at 9:30", day="today", time="09:30"), attendees=(handle("ann"),)),
+    ),
+    ("sync", None, Sync()),
+    ("sync with slack", None, Sync()),
+    ("sync #mac-remediation", None, Sync(channel=PersonRef(raw="#mac-remediation", kind="channel"))),
+    (
+        "sync <#C0123|ops>",
+        None,
+        Sync(channel=PersonRef(raw="<#C0123|ops>", kind="channel", slack_id="C0123")),
+    ),
+    # Bulk
+    ("focus epic CPE-123", None, FocusEpic(key="CPE-123")),
+    ("focus on epic cpe-123", FOCUS, FocusEpic(key="CPE-123")),
+    ('batch comment "Weekly security update"', None, BatchComment(body="Weekly security update")),
+    (
+        'batch comment "Pilot starts Monday" on CPE-3222 CPE-3301',
+        None,
+        BatchComment(body="Pilot starts Monday", scope=Scope(kind="keys", keys=("CPE-3222", "CPE-3301"))),
+    ),
+    ('batch comment "Heads up" on epic', None, BatchComment(body="Heads up", scope=Scope(kind="epic"))),
+    (
+        'batch comment "Heads up" on jql "project = CPE AND status = Pilot ORDER BY rank"',
+        None,
+        BatchComment(body="Heads up", scope=Scope(kind="jql", jql="project = CPE AND status = Pilot ORDER BY rank")),
+    ),
+    (
+        "batch comment Patch is out on CPE-1, CPE-2",
+        None,
+        BatchComment(body="Patch is out", scope=Scope(kind="keys", keys=("CPE-1", "CPE-2"))),
+    ),
+    ("close all resolved", None, CloseAllResolved()),
+    (
+        "close all resolved in epic CPE-123",
+        None,
+        CloseAllResolved(scope=Scope(kind="epic", epic="CPE-123")),
+    ),
+    ("compliance report", None, ComplianceReport()),
+    (
+        "compliance report for jql 'labels = chrome'",
+        None,
+        ComplianceReport(scope=Scope(kind="jql", jql="labels = chrome")),
+    ),
+    # Insight
+    ("risks", None, Risks()),
+    ("team impact", None, TeamImpact()),
+    ("compliance gaps", None, ComplianceGaps()),
+    ("audit trail", FOCUS, AuditTrail(**F)),
+    (
+        "audit trail CPE-3222 since 2026-11-01",
+        None,
+        AuditTrail(**K, since=When(raw="2026-11-01", date=dt.date(2026, 11, 1))),
+    ),
+    ("audit trail all since yesterday", FOCUS, AuditTrail(since=When(raw="yesterday", day="yesterday"))),
+    # Session
+    ("start session 2h", None, StartSession(minutes=120)),
+    ("start session 90m", None, StartSession(minutes=90)),
+    ("start session 1h30m", None, StartSession(minutes=90)),
+    ("start session for 1h 15m", None, StartSession(minutes=75)),
+    ("status", None, SessionStatus()),
+    ("next", None, NextAction()),
+    ("complete session", None, CompleteSession()),
+    ("end session", None, CompleteSession()),
+    # Jamf
+    ("create jamf policy CPE-3222", None, CreateJamfPolicy(**K)),
+    ("deploy pilot CPE-3222", None, DeployPilot(**K)),
+    ("rollout next", FOCUS, RolloutNext(**F)),
+    ("compliance CPE-3222", None, Compliance(**K)),
+    ("check compliance CPE-3222", None, Compliance(**K)),
+    ("exceptions CPE-3222", None, Exceptions(**K)),
+    ("validate rollback CPE-3222", None, ValidateRollback(**K)),
+    ("rollback status", FOCUS, RollbackStatus(**F)),
+    ("audit report CPE-3222", None, AuditReport(**K)),
+    ("validate package", FOCUS, ValidatePackage(**F)),
+    (
+        "validate package CPE-3222 GoogleChrome-120.pkg",
+        None,
+        ValidatePackage(**K, package="GoogleChrome-120.pkg"),
+    ),
+    ('validate package "Google Chrome"', FOCUS, ValidatePackage(**F, package="Google Chrome")),
+    # Updates
+    ("daily update CPE-3222", None, DailyUpdate(**K)),
+    ("daily update --no-jira", FOCUS, DailyUpdate(**F, no_jira=True)),
+    ("daily update —no-jira CPE-3222", None, DailyUpdate(**K, no_jira=True)),
+    ("daily updates", None, DailyUpdates()),
+    ("digest here 09:00 Europe/Berlin", None, DigestHere(time="09:00", tz="Europe/Berlin")),
+    (
+        "digest here 5:30pm america/new_york daily",
+        None,
+        DigestHere(time="17:30", tz="America/New_York", days="daily"),
+    ),
+    ("digest here at 8:00 UTC every day", None, DigestHere(time="08:00", tz="UTC", days="daily")),
+    ("digest off", None, DigestOff()),
+    ("digest show", None, DigestShow()),
+    ("digest", None, DigestShow()),
+    # Ops
+    ("jobs", None, Jobs()),
+    ("retry 7f3a9c2e-11_b", None, Retry(job_id="7f3a9c2e-11_b")),
+    ("doctor", None, Doctor()),
+]
