@@ -151,6 +151,9 @@ CASES: list[tuple[str, str | None, Command]] = [
     ("block cpe-3222 by cpe-3301", FOCUS, AddBlocker(**K, blocker="CPE-3301")),
     ("block by CPE-3301", FOCUS, AddBlocker(**F, blocker="CPE-3301")),
     ("watch", FOCUS, Watch(**F)),
+    ("watch CPE-3222 sarah <@U04JDOE|john.doe>", None,
+     Watch(**K, people=(handle("sarah"), mention("<@U04JDOE|john.doe>", "U04JDOE")))),
+    ("add watchers sarah", FOCUS, Watch(**F, people=(handle("sarah"),))),
     # Memory
     ("resume", None, Resume()),
     ("progress", None, Progress()),

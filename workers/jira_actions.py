@@ -89,16 +89,23 @@ def add_blocker(origin: dict[str, Any], key: str, blocker: str, **_: Any) -> Non
         report(ctx, key, line, f"*{blocker}* now blocks *{key}* in Jira.", "jira.link", blocker=blocker)
 
 
-def watch(origin: dict[str, Any], key: str, **_: Any) -> None:
-    """`/remedy watch KEY`: the user (their Jira account) watches the ticket."""
+def watch(origin: dict[str, Any], key: str, people: list[dict[str, Any]] | None = None, **_: Any) -> None:
+    """`/remedy watch KEY [people…]`: the user, or the people named, watch the ticket in Jira."""
     with job_context(origin) as ctx:
         svc = ctx.services
-        person = svc.team.by_slack_id(ctx.user)
-        ref = PersonRef(raw=f"<@{ctx.user}>", kind="mention", slack_id=ctx.user)
-        who = resolve_jira_user(ref, svc.team, svc.jira, _slack_email(ctx))
-        svc.jira.add_watcher(key, who.account_id)
-        audit(ctx, "jira.watch", key, account_id=who.account_id)
-        ctx.done(f"👀 {escape(person.name if person else who.name)} now watches *{key}* in Jira.")
+        refs = [PersonRef.model_validate(p) for p in people or []] or [
+            PersonRef(raw=f"<@{ctx.user}>", kind="mention", slack_id=ctx.user)]
+        # Resolve everyone first: one unknown name stops the command before any write.
+        found = [resolve_jira_user(ref, svc.team, svc.jira, _slack_email(ctx)) for ref in refs]
+        parallel([lambda who=who: svc.jira.add_watcher(key, who.account_id) for who in found])  # type: ignore[misc]
+        names = ", ".join(who.name for who in found)
+        if people:
+            line = f"👀 *{escape(actor_name(ctx))}* added {escape(names)} as watchers of *{key}*"
+            report(ctx, key, line, f"{escape(names)} now watch *{key}* in Jira.", "jira.watch",
+                   account_ids=[who.account_id for who in found])
+            return
+        audit(ctx, "jira.watch", key, account_ids=[who.account_id for who in found])
+        ctx.done(f"👀 {escape(names)} now watches *{key}* in Jira.")
 
 
 def blocked(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:

@@ -137,8 +137,9 @@ _ROWS: tuple[CommandSpec, ...] = (
                 "optional", aliases=("block",),
                 details="`add blocker CPE-3301 to CPE-3222` and `block CPE-3222 by CPE-3301` work too; "
                 "`block by CPE-3301` uses your focus ticket."),
-    CommandSpec("watch", "Ticket", "watch [KEY]", "Get notified when the ticket changes",
-                ("watch", "watch CPE-3222"), E, "optional", "Watching {key}"),
+    CommandSpec("watch", "Ticket", "watch [KEY] [people…]", "Watch the ticket in Jira, or add people as watchers",
+                ("watch", "watch CPE-3222", "watch CPE-3222 sarah john.doe"), E, "optional", "Watching {key}",
+                aliases=("add watchers",)),
     # Memory
     CommandSpec("resume", "Memory", "resume", "Pick up where you left off", ("resume",), V,
                 doing="Resuming where you left off"),

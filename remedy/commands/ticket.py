@@ -7,7 +7,7 @@ from typing import ClassVar, Literal, get_args
 
 from pydantic import field_validator, model_validator
 
-from remedy.commands.args import ArgError, Args, Parser, code, simple
+from remedy.commands.args import ArgError, Args, Parser, code, read_person, simple
 from remedy.commands.lexer import emit_free
 from remedy.commands.model import Command, PersonRef, valid_key
 from remedy.commands.people import NAME
@@ -90,7 +90,19 @@ class EditDraft(Command):
 
 
 class Watch(Command):
+    """The user watches the ticket; with people named, they are added as watchers instead."""
+
     name: ClassVar[str] = "watch"
+    people: tuple[PersonRef, ...] = ()
+
+    def describe(self) -> str:
+        if not self.people:
+            return f"Watching {self.key}"
+        return f"Adding {short(', '.join(p.display() for p in self.people))} as watchers of {self.key}"
+
+    def text(self) -> str:
+        who = "".join(f" {p.text()}" for p in self.people)
+        return f"watch {self.key}{who}"
 
 
 class Comment(Command):
@@ -305,6 +317,24 @@ def _block_by(args: Args) -> tuple[str, str, bool]:
     return key, blocker, from_focus
 
 
+
+MAX_WATCHERS = 20
+
+
+def _watch(args: Args) -> Command:
+    explicit = args.key()
+    args.skip("by", "with", "for")
+    people: list[PersonRef] = []
+    while not args.done():
+        token = args.take()
+        if token.low in ("and", ",", "&amp;"):
+            continue
+        people.append(read_person(token))
+        if len(people) > MAX_WATCHERS:
+            raise ArgError(f"That is more than {MAX_WATCHERS} people; add fewer watchers at once.")
+    key, from_focus = args.resolve(explicit)
+    return Watch(key=key, key_from_focus=from_focus, people=tuple(dict.fromkeys(people)))
+
 PARSERS: dict[str, Parser] = {
     "work": simple(Work),
     "analyze": simple(Analyze),
@@ -312,7 +342,7 @@ PARSERS: dict[str, Parser] = {
     "post comment": simple(PostComment),
     "discard draft": simple(DiscardDraft),
     "edit draft": _edit_draft,
-    "watch": simple(Watch),
+    "watch": _watch,
     "comment": _comment,
     "move": _move,
     "assign": _assign,

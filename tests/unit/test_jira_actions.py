@@ -228,3 +228,24 @@ def test_priority_by_jira_name(runtime: Runtime) -> None:
     runtime.slash("priority CPE-3445 lowest")
     runtime.drain()
     assert runtime.sandbox.jira_state.priority_of("CPE-3445") == "Lowest"
+
+
+def test_add_watchers_names_people_and_asks_about_unknown_ones(runtime: Runtime) -> None:
+    jira = runtime.sandbox.jira_state
+    runtime.slash("watch CPE-3445 sarah john.smith")
+    runtime.drain()
+    assert {"5b10ac8d82e05b22cc7d4ef5", "5b109f2e9729b51b54dc274d"} <= set(jira.watchers("CPE-3445"))
+    assert "as watchers of *CPE-3445*" in _thread_text(runtime)
+    unknown = runtime.slash("add watchers CPE-3445 ghost.person")
+    runtime.drain()
+    assert "can't find" in _answer(runtime, unknown)
+
+
+def test_moving_several_phases_walks_the_path(runtime: Runtime) -> None:
+    jira = runtime.sandbox.jira_state
+    sent = runtime.slash("move CPE-3222 to plan")  # Pilot → Build & Test → Plan
+    runtime.drain()
+    assert jira.status_of("CPE-3222") == "Plan" and _answer(runtime, sent).startswith("✅")
+    moves = [r for r in jira.requests if r.method == "POST" and r.path.endswith("CPE-3222/transitions")]
+    assert len(moves) == 2
+    assert "via Build &amp; Test" in _thread_text(runtime)
