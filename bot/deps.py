@@ -10,7 +10,7 @@ from remedy.db.models import Draft
 from remedy.queue import JobQueue
 from remedy.services import Services
 from remedy.team import Directory
-from remedy.tickets.drafts import open_draft
+from remedy.tickets.drafts import get_draft
 
 
 @dataclass
@@ -24,4 +24,4 @@ class BotDeps:
     @classmethod
     def from_services(cls, svc: Services) -> BotDeps:
         return cls(queue=svc.queue, team=svc.team, focus=lambda user: memory.get_focus(svc.db, user),
-                   draft=lambda draft_id: open_draft(svc.db, "", "", draft_id))
+                   draft=lambda draft_id: get_draft(svc.db, draft_id))

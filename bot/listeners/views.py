@@ -10,8 +10,7 @@ from slack_sdk import WebClient
 from bot.deps import BotDeps
 from bot.dispatch import handle
 from remedy.queue import Origin
-from remedy.slack.blocks import PALETTE_CALLBACK, PALETTE_OPEN_ACTION, palette_modal
-from remedy.slack.blocks import info_modal as _info_modal
+from remedy.slack.blocks import PALETTE_CALLBACK, PALETTE_OPEN_ACTION, info_modal, palette_modal
 from remedy.slack.mrkdwn import unescape
 
 ERROR_MAX = 300
@@ -56,4 +55,4 @@ def register(app: App, deps: BotDeps) -> None:
         elif reply.refused:
             ack(response_action="errors", errors={"cmd": _plain_error(reply.text)})
         else:
-            ack(response_action="update", view=_info_modal("remedy help", reply.blocks))
+            ack(response_action="update", view=info_modal("remedy help", reply.blocks))

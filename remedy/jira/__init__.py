@@ -1,7 +1,7 @@
 """Jira Cloud (REST v3, ADF) client: ``JiraClient``, typed models and one error family."""
 
 from remedy.jira.adf import adf_to_text, text_to_adf
-from remedy.jira.client import ISSUE_FIELDS, JiraClient, RetryPolicy, no_retry, normalize_issue_key
+from remedy.jira.client import ISSUE_FIELDS, JiraClient, normalize_issue_key
 from remedy.jira.errors import (
     JiraAuthError,
     JiraError,
@@ -29,12 +29,10 @@ __all__ = [
     "JiraRateLimited",
     "JiraUnavailable",
     "JiraUser",
-    "RetryPolicy",
     "SubtaskRef",
     "Transition",
     "WritePacer",
     "adf_to_text",
-    "no_retry",
     "normalize_issue_key",
     "text_to_adf",
 ]

@@ -17,11 +17,11 @@ import httpx
 
 from remedy.jira.adf import text_to_adf
 from remedy.jira.errors import JiraError, JiraInvalid, JiraUnavailable
-from remedy.jira.http import JiraHttp, RetryPolicy, no_retry
+from remedy.jira.http import JiraHttp
 from remedy.jira.models import BulkResult, Comment, Issue, JiraUser, Transition
 from remedy.jira.pacer import WritePacer
 
-__all__ = ["ISSUE_FIELDS", "JiraClient", "RetryPolicy", "no_retry", "normalize_issue_key"]
+__all__ = ["ISSUE_FIELDS", "JiraClient", "normalize_issue_key"]
 
 API = "/rest/api/3"
 # The fields Issue.from_api understands; asking for them explicitly keeps payloads small and

@@ -41,15 +41,6 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _ISSUE_IN_PATH = re.compile(r"/rest/api/3/issue/([^/?#]+)")
 _VERBS = {"GET": "view", "POST": "change", "PUT": "edit", "DELETE": "delete", "PATCH": "edit"}
 
-# (method, attempt starting at 0, error) -> seconds to wait before trying again, or None to raise.
-RetryPolicy = Callable[[str, int, JiraError], float | None]
-
-
-def no_retry(method: str, attempt: int, error: JiraError) -> float | None:
-    """A RetryPolicy that surfaces the first failure (kept for callers of the first slice)."""
-    return None
-
-
 class JiraHttp:
     """An ``httpx.Client`` with Jira's auth, a timeout on every call, retries and write pacing."""
 

@@ -44,10 +44,16 @@ def save_draft(db: Database, user: str, key: str, text: str) -> Draft:
 
 
 def open_draft(db: Database, user: str, key: str, draft_id: int | None = None) -> Draft | None:
+    """The draft a button names (``draft_id``), else the user's latest open draft for ``key``."""
+    if draft_id is not None:
+        return get_draft(db, draft_id)
     with db.session() as s:
-        if draft_id is not None:
-            return s.get(Draft, draft_id)
         return s.scalar(_open(user, key))
+
+
+def get_draft(db: Database, draft_id: int) -> Draft | None:
+    with db.session() as s:
+        return s.get(Draft, draft_id)
 
 
 def close_draft(db: Database, draft_id: int, status: str, comment_id: str | None = None) -> None:
