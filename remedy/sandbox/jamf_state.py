@@ -1,0 +1,335 @@
+"""What the Jamf Pro simulator remembers: tokens, groups, packages, policies and the fleet they act on.
+
+:mod:`remedy.sandbox.jamf` turns HTTP into calls here. Time is simulated (``clock`` returns seconds since
+:data:`remedy.sandbox.seed.NOW`); ``advance`` moves it and lets every device whose check-in falls due run
+the enabled policies scoped to it, so compliance climbs as a test moves the clock. A request Jamf refuses
+raises :class:`JamfProblem`; the HTTP layer words it as the Jamf Pro API (JSON) or Classic API (HTML) does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left
+import heapq
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from werkzeug.wrappers import Request
+
+from remedy.sandbox.fleet import ALL_MACS, RINGS, Device, Fleet, compare_versions
+from remedy.sandbox.seed import REMEDIATION_FACTS
+
+
+class JamfProblem(Exception):
+    """A request Jamf refuses; ``field`` names the offending field for the Jamf Pro API error body."""
+
+    def __init__(self, status: int, message: str, field: str | None = None, code: str = "INVALID_FIELD") -> None:
+        super().__init__(message)
+        self.status, self.message, self.field, self.code = status, message, field, code
+
+
+@dataclass
+class InjectedFailure:
+    status: int
+    remaining: int
+    path_contains: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    status: int
+    at: float  # time.monotonic(): lets pacing tests measure gaps between requests
+
+
+@dataclass
+class Group:
+    id: int
+    name: str
+    smart: bool
+    members: list[int]  # device indexes, ascending
+    criteria: list[dict[str, object]] = field(default_factory=list)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Package:
+    id: int
+    package_name: str
+    file_name: str
+    version: str  # what installing it leaves on the Mac
+    bundle_id: str
+    size: str
+
+    @property
+    def hash_value(self) -> str:
+        return hashlib.sha512(self.file_name.encode()).hexdigest()  # stable stand-in for the file's hash
+
+
+@dataclass
+class Policy:
+    id: int
+    name: str
+    enabled: bool = False
+    trigger_checkin: bool = False
+    frequency: str = "Once per computer"
+    group_ids: list[int] = field(default_factory=list)
+    packages: list[tuple[int, str]] = field(default_factory=list)  # (package id, action)
+
+
+@dataclass(frozen=True)
+class PolicyLog:
+    device_id: str
+    status: Literal["Completed", "Failed"]
+    reason: str
+    at: float  # simulated seconds
+
+
+@dataclass(frozen=True)
+class Compliance:
+    compliant: int
+    total: int  # Macs that have the app at all; the others are not exposed
+    behind: tuple[str, ...]  # ids of the Macs still below the version
+
+    @property
+    def ratio(self) -> float:
+        return self.compliant / self.total if self.total else 1.0
+
+
+def _seed_packages() -> dict[int, Package]:
+    found = [(f.app_name, f.bundle_id, f.target_version) for f in REMEDIATION_FACTS.values()]
+    found.append(("Google Chrome", "com.google.Chrome", "119.0.6045.199"))  # the rollback package
+    packages = {}
+    for number, (app, bundle_id, version) in enumerate(found, start=1):
+        file_name = f"{app.replace(' ', '')}-{version}.pkg"
+        packages[number] = Package(number, file_name.removesuffix(".pkg"), file_name, version, bundle_id,
+                                   f"{150 + 37 * number}MB")  # fmt: skip
+    return packages
+
+
+@dataclass
+class JamfState:
+    fleet: Fleet
+    client_id: str = "remedy-sandbox"
+    client_secret: str = "sandbox-jamf-secret"
+    token_lifetime: int = 1200  # seconds, Jamf's default for API clients
+    clock: Callable[[], float] | None = None  # simulated seconds; None: the internal one advance() moves
+    latency: float = 0.0
+    failures: list[InjectedFailure] = field(default_factory=list)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    groups: dict[int, Group] = field(default_factory=dict)
+    packages: dict[int, Package] = field(default_factory=_seed_packages)
+    policies: dict[int, Policy] = field(default_factory=dict)
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (simulated seconds)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _elapsed: float = field(default=0.0, init=False)
+    _due: list[tuple[float, int, int, int]] = field(default_factory=list, init=False)  # (time, seq, policy, device index)
+    _scheduled: set[tuple[int, int]] = field(default_factory=set, init=False)  # (policy id, device index) awaiting/done
+    _logs: dict[int, list[PolicyLog]] = field(default_factory=dict, init=False)
+    _seq: int = field(default=0, init=False)
+    _retried: set[tuple[int, int]] = field(default_factory=set, init=False)
+
+    @classmethod
+    def seeded(cls, n: int = 900, seed: int = 42, failure_rate: float = 0.03) -> JamfState:
+        state = cls(Fleet.generate(n, seed, failure_rate=failure_rate))
+        for name in [*RINGS, ALL_MACS]:
+            state.groups[len(state.groups) + 1] = Group(len(state.groups) + 1, name, True,
+                                                        [d.index for d in state.fleet.ring(name)])  # fmt: skip
+        return state
+
+    def now(self) -> float:
+        return self.clock() if self.clock is not None else self._elapsed
+
+    # -- steering, for tests ------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Move simulated time on and let every check-in that falls due run its policies."""
+        with self.lock:
+            self._elapsed += seconds
+            self.run_due()
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens = dict.fromkeys(self.tokens, self.now())
+
+    def fail_next(self, status: int, times: int = 1, path_contains: str | None = None) -> None:
+        """Answer the next ``times`` requests (whose path contains ``path_contains``) with ``status``."""
+        with self.lock:
+            self.failures.append(InjectedFailure(status, times, path_contains))
+
+    def set_latency(self, seconds: float) -> None:
+        self.latency = seconds
+
+    def take_failure(self, path: str) -> InjectedFailure | None:
+        with self.lock:
+            failure = next((f for f in self.failures if (f.path_contains or "") in path), None)
+            if failure is not None:
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self.failures.remove(failure)
+            return failure
+
+    def record(self, rq: Request, status: int) -> None:
+        entry = RecordedRequest(rq.method, rq.path, rq.query_string.decode(), status, time.monotonic())
+        with self.lock:
+            self.requests.append(entry)
+
+    # -- auth -------------------------------------------------------------------------------------
+    def issue_token(self, client_id: str, client_secret: str) -> str | None:
+        ok = hmac.compare_digest(client_id.encode(), self.client_id.encode())
+        if not (hmac.compare_digest(client_secret.encode(), self.client_secret.encode()) and ok):
+            return None
+        token = secrets.token_urlsafe(32)
+        with self.lock:
+            self.tokens[token] = self.now() + self.token_lifetime
+        return token
+
+    def authenticated(self, request: Request) -> bool:
+        auth = request.authorization
+        if auth is None or auth.type != "bearer" or not auth.token:
+            return False
+        expiry = self.tokens.get(auth.token)
+        return expiry is not None and self.now() < expiry
+
+    # -- lookups, for handlers and tests ---------------------------------------------------------
+    def device(self, device_id: str | int) -> Device:
+        found = self.fleet.by_id(device_id)
+        if found is None:
+            raise JamfProblem(404, f"Computer {device_id} not found", "id", "INVALID_ID")
+        return found
+
+    def group(self, group_id: str | int) -> Group:
+        found = self.groups.get(_int(group_id))
+        if found is None:
+            raise JamfProblem(404, f"Group with id {group_id} not found", "id", "INVALID_ID")
+        return found
+
+    def package(self, package_id: str | int) -> Package:
+        found = self.packages.get(_int(package_id))
+        if found is None:
+            raise JamfProblem(404, f"Package with id {package_id} not found", "id", "INVALID_ID")
+        return found
+
+    def policy(self, policy_id: str | int) -> Policy:
+        found = self.policies.get(_int(policy_id))
+        if found is None:
+            raise JamfProblem(404, "The server has not found anything matching the request URI")
+        return found
+
+    def policy_logs(self, policy_id: int) -> list[PolicyLog]:
+        with self.lock:
+            return list(self._logs.get(policy_id, []))
+
+    def compliance(self, bundle_id: str, version: str, device_ids: list[str] | None = None) -> Compliance:
+        """How many Macs with the app run ``version`` or newer, by the simulator's own version compare."""
+        devices = self.fleet.devices if device_ids is None else [self.device(i) for i in device_ids]
+        having = [(d.id, d.apps[bundle_id]) for d in devices if bundle_id in d.apps]
+        behind = tuple(i for i, v in having if compare_versions(v, version) < 0)
+        return Compliance(len(having) - len(behind), len(having), behind)
+
+    # -- changes, with Jamf's rules -------------------------------------------------------------
+    def add_smart_group(self, name: str, criteria: list[dict[str, object]], description: str = "") -> Group:
+        with self.lock:
+            if any(g.name.lower() == name.lower() for g in self.groups.values()):
+                raise JamfProblem(422, "Duplicate group name", "name", "DUPLICATE_FIELD")
+            # Criteria are stored, not evaluated: a new group starts with no members.
+            group = Group(max(self.groups, default=0) + 1, name, True, [], criteria, description)
+            self.groups[group.id] = group
+            return group
+
+    def save_policy(self, policy: Policy) -> Policy:
+        """Create (``policy.id == 0``) or replace a policy, enforcing unique names and known references."""
+        with self.lock:
+            if any(p.name.lower() == policy.name.lower() and p.id != policy.id for p in self.policies.values()):
+                raise JamfProblem(409, "Error: Duplicate name")
+            for group_id in policy.group_ids:
+                if group_id not in self.groups:
+                    raise JamfProblem(409, f"Error: Problem with computer group {group_id}")
+            for package_id, _ in policy.packages:
+                if package_id not in self.packages:
+                    raise JamfProblem(409, f"Error: Problem with package {package_id}")
+            if policy.id == 0:
+                policy.id = max(self.policies, default=0) + 1
+            self.policies[policy.id] = policy
+            self._schedule(policy)
+            return policy
+
+    def delete_policy(self, policy_id: int) -> None:
+        with self.lock:
+            self.policies.pop(policy_id, None)
+
+    # -- the rollout engine ------------------------------------------------------------------------
+    def _active(self, policy: Policy) -> bool:
+        return policy.enabled and policy.trigger_checkin and bool(policy.packages)
+
+    def _in_scope(self, policy: Policy, index: int) -> bool:
+        # Group members are sorted, so the membership test is a bisect instead of a list scan.
+        for group_id in policy.group_ids:
+            members = self.groups[group_id].members if group_id in self.groups else []
+            at = bisect_left(members, index)
+            if at < len(members) and members[at] == index:
+                return True
+        return False
+
+    def _schedule(self, policy: Policy) -> None:
+        """Queue a check-in for each in-scope Mac the policy has not reached yet (or stopped reaching)."""
+        if not self._active(policy):
+            return
+        now = self.now()
+        for group_id in policy.group_ids:
+            for index in self.groups[group_id].members:
+                key = (policy.id, index)
+                device = self.fleet.devices[index]
+                if key in self._scheduled or device.offline:
+                    continue
+                self._scheduled.add(key)
+                self._push(now + self.fleet.fate(device, policy.id).delay, policy.id, index)
+
+    def _push(self, at: float, policy_id: int, index: int) -> None:
+        self._seq += 1
+        heapq.heappush(self._due, (at, self._seq, policy_id, index))
+
+    def run_due(self) -> None:
+        """Run every queued check-in whose time has come, in time order."""
+        with self.lock:
+            now = self.now()
+            while self._due and self._due[0][0] <= now:
+                at, _, policy_id, index = heapq.heappop(self._due)
+                self._check_in(at, policy_id, index)
+
+    def _check_in(self, at: float, policy_id: int, index: int) -> None:
+        policy = self.policies.get(policy_id)
+        if policy is None or not self._active(policy) or not self._in_scope(policy, index):
+            # Disabled or descoped meanwhile: forget it, so re-enabling or re-scoping queues it again.
+            self._scheduled.discard((policy_id, index))
+            return
+        device = self.fleet.devices[index]
+        device.last_contact = at
+        fate = self.fleet.fate(device, policy_id)
+        logs = self._logs.setdefault(policy_id, [])
+        if fate.kind == "permanent":
+            logs.append(PolicyLog(device.id, "Failed", fate.reason, at))
+            return
+        if fate.kind == "transient" and (policy_id, index) not in self._retried:
+            self._retried.add((policy_id, index))
+            logs.append(PolicyLog(device.id, "Failed", fate.reason, at))
+            self._push(at + fate.retry, policy_id, index)  # the next check-in tries again
+            return
+        for package_id, action in policy.packages:
+            package = self.packages[package_id]
+            if action.lower() in ("install", "cache and install"):
+                device.apps[package.bundle_id] = package.version
+        logs.append(PolicyLog(device.id, "Completed", "", at))
+
+
+def _int(value: str | int) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return -1

@@ -1,0 +1,142 @@
+"""Classic API (``/JSSResource``) XML in and out, and the HTML pages Classic answers errors with.
+
+Only the policy fields a remediation rollout uses are read; the rest of a ``<policy>`` is accepted and
+ignored, as Jamf ignores elements it does not know. Parsing uses the stdlib ``xml.etree``; the bodies come
+from our own client and tests, never from the internet.
+"""
+
+from __future__ import annotations
+
+import html
+import xml.etree.ElementTree as ET
+
+from werkzeug.http import HTTP_STATUS_CODES
+
+from remedy.sandbox.jamf_state import Group, JamfProblem, JamfState, Policy
+
+_TRUE = {"true", "1", "yes"}
+
+
+def _text(parent: ET.Element, tag: str) -> str | None:
+    found = parent.find(tag)
+    return None if found is None or found.text is None else found.text.strip()
+
+
+def _flag(parent: ET.Element, tag: str) -> bool | None:
+    value = _text(parent, tag)
+    return None if value is None else value.lower() in _TRUE
+
+
+def _ids(parent: ET.Element, path: str) -> list[int]:
+    found = []
+    for element in parent.findall(path):
+        value = _text(element, "id")
+        if value is None or not value.lstrip("-").isdigit():
+            raise JamfProblem(400, "Error: Unable to parse id")
+        found.append(int(value))
+    return found
+
+
+def parse_policy(body: bytes, into: Policy) -> Policy:
+    """Apply a ``<policy>`` document to ``into``: elements present replace, elements absent are kept.
+
+    A ``<computer_groups>`` list replaces the scope's groups outright, as it does in Jamf (a PUT with one
+    group drops the others); likewise ``<packages>``.
+    """
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise JamfProblem(400, "Error: Unable to parse XML") from None
+    if root.tag != "policy":
+        raise JamfProblem(400, "Error: Unable to parse XML")
+    general = root.find("general")
+    if general is not None:
+        into.name = _text(general, "name") or into.name
+        enabled = _flag(general, "enabled")
+        into.enabled = into.enabled if enabled is None else enabled
+        checkin = _flag(general, "trigger_checkin")
+        into.trigger_checkin = into.trigger_checkin if checkin is None else checkin
+        into.frequency = _text(general, "frequency") or into.frequency
+    groups = root.find("scope/computer_groups")
+    if groups is not None:
+        into.group_ids = _ids(groups, "computer_group")
+    packages = root.find("package_configuration/packages")
+    if packages is not None:
+        actions = [_text(p, "action") or "Install" for p in packages.findall("package")]
+        into.packages = list(zip(_ids(packages, "package"), actions, strict=True))
+    if not into.name:
+        raise JamfProblem(409, "Error: Policy requires a name")  # Classic's wording for a missing name
+    return into
+
+
+def _sub(parent: ET.Element, tag: str, text: object = None) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    if text is not None:
+        element.text = str(text).lower() if isinstance(text, bool) else str(text)
+    return element
+
+
+def _document(root: ET.Element) -> bytes:
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+
+
+def id_document(tag: str, number: int) -> bytes:
+    """The body Classic answers a create/update with, e.g. ``<policy><id>7</id></policy>``."""
+    root = ET.Element(tag)
+    _sub(root, "id", number)
+    return _document(root)
+
+
+def policy_document(state: JamfState, policy: Policy) -> bytes:
+    root = ET.Element("policy")
+    general = _sub(root, "general")
+    for tag, value in (("id", policy.id), ("name", policy.name), ("enabled", policy.enabled),
+                       ("trigger", "EVENT"), ("trigger_checkin", policy.trigger_checkin),
+                       ("frequency", policy.frequency)):  # fmt: skip
+        _sub(general, tag, value)
+    scope = _sub(root, "scope")
+    _sub(scope, "all_computers", False)
+    _sub(scope, "computers")
+    groups = _sub(scope, "computer_groups")
+    for group_id in policy.group_ids:
+        element = _sub(groups, "computer_group")
+        _sub(element, "id", group_id)
+        _sub(element, "name", state.groups[group_id].name if group_id in state.groups else "")
+    packages = _sub(_sub(root, "package_configuration"), "packages")
+    _sub(packages, "size", len(policy.packages))
+    for package_id, action in policy.packages:
+        element = _sub(packages, "package")
+        _sub(element, "id", package_id)
+        _sub(element, "name", state.packages[package_id].file_name if package_id in state.packages else "")
+        _sub(element, "action", action)
+    return _document(root)
+
+
+def group_document(state: JamfState, group: Group) -> bytes:
+    root = ET.Element("computer_group")
+    for tag, value in (("id", group.id), ("name", group.name), ("is_smart", group.smart)):
+        _sub(root, tag, value)
+    site = _sub(root, "site")
+    _sub(site, "id", -1)
+    _sub(site, "name", "None")
+    _sub(_sub(root, "criteria"), "size", len(group.criteria))
+    computers = _sub(root, "computers")
+    _sub(computers, "size", len(group.members))
+    for index in group.members:
+        device = state.fleet.devices[index]
+        element = _sub(computers, "computer")
+        for tag, value in (("id", device.id), ("name", device.name), ("serial_number", device.serial)):
+            _sub(element, tag, value)
+    return _document(root)
+
+
+def error_page(status: int, message: str) -> str:
+    """Classic's error body: an HTML status page (Tomcat's), not JSON, with the reason in a ``<p>``."""
+    reason = HTTP_STATUS_CODES.get(status, "Error")
+    return (
+        f"<html>\n<head>\n   <title>Status page</title>\n</head>\n<body style=\"font-family: sans-serif;\">\n"
+        f"<p style=\"font-size: 1.2em;font-weight: bold;margin: 1em 0px;\">{html.escape(reason)}</p>\n"
+        f"<p>{html.escape(message)}</p>\n"
+        f"<p>You can get technical details <a href=\"http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html\">"
+        f"here</a>.<br>\nPlease continue your visit at our <a href=\"/\">home page</a>.\n</p>\n</body>\n</html>\n"
+    )
