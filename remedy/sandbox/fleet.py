@@ -62,8 +62,9 @@ _PARTS = re.compile(r"\d+|[A-Za-z]+")
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     """A sort key comparing dotted versions numerically: ``10 > 9``, ``120.0.6099.109 > 120.0.6099.71``.
 
-    Letters sort after numbers within a position and a missing part counts as 0, so ``5.17.5 (23010)``
-    and ``5.17.5`` compare by their numbers first and "1.0" equals "1.0.0" (trailing zeros are dropped).
+    Any non-digit run separates parts, letters sort after numbers in the same position and trailing zeros
+    are dropped: "1.0" equals "1.0.0", "5.17.5 (23010)" is newer than "5.17.5" (the build counts) and a
+    suffix such as "2.0b1" sorts after "2.0" (no pre-release semantics: vendors disagree on them).
     """
     parts: list[tuple[int, int | str]] = [
         (0, int(p)) if p.isdigit() else (1, p.lower()) for p in _PARTS.findall(version)

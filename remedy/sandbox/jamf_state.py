@@ -9,19 +9,19 @@ raises :class:`JamfProblem`; the HTTP layer words it as the Jamf Pro API (JSON) 
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
 import heapq
 import hmac
 import secrets
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from werkzeug.wrappers import Request
 
-from remedy.sandbox.fleet import ALL_MACS, RINGS, Device, Fleet, compare_versions
+from remedy.sandbox.fleet import ALL_MACS, RINGS, Device, Fate, Fleet, compare_versions
 from remedy.sandbox.seed import REMEDIATION_FACTS
 
 
@@ -116,7 +116,7 @@ def _seed_packages() -> dict[int, Package]:
 
 @dataclass
 class JamfState:
-    fleet: Fleet
+    fleet: Fleet = field(repr=False)  # 100k Macs in a failing test's output would hide the failure
     client_id: str = "remedy-sandbox"
     client_secret: str = "sandbox-jamf-secret"
     token_lifetime: int = 1200  # seconds, Jamf's default for API clients
@@ -128,13 +128,16 @@ class JamfState:
     packages: dict[int, Package] = field(default_factory=_seed_packages)
     policies: dict[int, Policy] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (simulated seconds)
+    orders: dict[str, list[Device]] = field(default_factory=dict)  # inventory sort orders, cached
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _elapsed: float = field(default=0.0, init=False)
-    _due: list[tuple[float, int, int, int]] = field(default_factory=list, init=False)  # (time, seq, policy, device index)
-    _scheduled: set[tuple[int, int]] = field(default_factory=set, init=False)  # (policy id, device index) awaiting/done
+    # Queued check-ins as (time, seq, policy id, device index); seq keeps equal times in queue order.
+    _due: list[tuple[float, int, int, int]] = field(default_factory=list, init=False)
+    _scheduled: set[tuple[int, int]] = field(default_factory=set, init=False)  # (policy, device index) queued/run
     _logs: dict[int, list[PolicyLog]] = field(default_factory=dict, init=False)
     _seq: int = field(default=0, init=False)
     _retried: set[tuple[int, int]] = field(default_factory=set, init=False)
+    _fates: dict[tuple[int, int], Fate] = field(default_factory=dict, init=False)  # drawn once, reused at check-in
 
     @classmethod
     def seeded(cls, n: int = 900, seed: int = 42, failure_rate: float = 0.03) -> JamfState:
@@ -289,7 +292,8 @@ class JamfState:
                 if key in self._scheduled or device.offline:
                     continue
                 self._scheduled.add(key)
-                self._push(now + self.fleet.fate(device, policy.id).delay, policy.id, index)
+                fate = self._fates.setdefault(key, self.fleet.fate(device, policy.id))
+                self._push(now + fate.delay, policy.id, index)
 
     def _push(self, at: float, policy_id: int, index: int) -> None:
         self._seq += 1
@@ -311,7 +315,7 @@ class JamfState:
             return
         device = self.fleet.devices[index]
         device.last_contact = at
-        fate = self.fleet.fate(device, policy_id)
+        fate = self._fates.get((policy_id, index)) or self.fleet.fate(device, policy_id)
         logs = self._logs.setdefault(policy_id, [])
         if fate.kind == "permanent":
             logs.append(PolicyLog(device.id, "Failed", fate.reason, at))

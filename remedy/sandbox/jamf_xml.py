@@ -77,7 +77,8 @@ def _sub(parent: ET.Element, tag: str, text: object = None) -> ET.Element:
 
 
 def _document(root: ET.Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + body
 
 
 def id_document(tag: str, number: int) -> bytes:
@@ -134,9 +135,9 @@ def error_page(status: int, message: str) -> str:
     """Classic's error body: an HTML status page (Tomcat's), not JSON, with the reason in a ``<p>``."""
     reason = HTTP_STATUS_CODES.get(status, "Error")
     return (
-        f"<html>\n<head>\n   <title>Status page</title>\n</head>\n<body style=\"font-family: sans-serif;\">\n"
-        f"<p style=\"font-size: 1.2em;font-weight: bold;margin: 1em 0px;\">{html.escape(reason)}</p>\n"
+        f'<html>\n<head>\n   <title>Status page</title>\n</head>\n<body style="font-family: sans-serif;">\n'
+        f'<p style="font-size: 1.2em;font-weight: bold;margin: 1em 0px;">{html.escape(reason)}</p>\n'
         f"<p>{html.escape(message)}</p>\n"
-        f"<p>You can get technical details <a href=\"http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html\">"
-        f"here</a>.<br>\nPlease continue your visit at our <a href=\"/\">home page</a>.\n</p>\n</body>\n</html>\n"
+        f'<p>You can get technical details <a href="http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html">'
+        f'here</a>.<br>\nPlease continue your visit at our <a href="/">home page</a>.\n</p>\n</body>\n</html>\n'
     )

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from remedy.config import Settings, load_settings
+from remedy.sandbox.jamf import JamfState
+from remedy.sandbox.jamf import create_app as jamf_app
 from remedy.sandbox.jira import JiraState
 from remedy.sandbox.jira import create_app as jira_app
 from remedy.sandbox.server import RunningSim, start
@@ -27,15 +29,18 @@ class Sandbox:
 
     slack: RunningSim
     jira: RunningSim
+    jamf: RunningSim
 
     @classmethod
-    def start(cls, port: int = 0) -> Sandbox:
+    def start(cls, port: int = 0, fleet_size: int = 900) -> Sandbox:
         slack_state = SlackState.seeded(bot_token=BOT_TOKEN)
         slack = start(slack_app(slack_state), slack_state, port=port)
         slack_state.base_url = slack.url
         jira_state = JiraState.seeded(email=JIRA_EMAIL, api_token=JIRA_TOKEN)
         jira = start(jira_app(jira_state), jira_state, port=port + 1 if port else 0)
-        return cls(slack=slack, jira=jira)
+        jamf_state = JamfState.seeded(n=fleet_size)
+        jamf = start(jamf_app(jamf_state), jamf_state, port=port + 2 if port else 0)
+        return cls(slack=slack, jira=jira, jamf=jamf)
 
     @property
     def slack_state(self) -> SlackState:
@@ -47,11 +52,18 @@ class Sandbox:
         state: JiraState = self.jira.state
         return state
 
+    @property
+    def jamf_state(self) -> JamfState:
+        state: JamfState = self.jamf.state
+        return state
+
     def env(self, signing_secret: str) -> dict[str, str]:
         """The settings a process needs to talk to this sandbox."""
         return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": signing_secret,
                 "SLACK_API_URL": self.slack.url + "/api/", "JIRA_URL": self.jira.url,
                 "JIRA_EMAIL": JIRA_EMAIL, "JIRA_API_TOKEN": JIRA_TOKEN,
+                "JAMF_URL": self.jamf.url, "JAMF_CLIENT_ID": self.jamf_state.client_id,
+                "JAMF_CLIENT_SECRET": self.jamf_state.client_secret,
                 "REMEDY_HOME_CHANNEL": HOME_CHANNEL}
 
     def settings(self, database_url: str, signing_secret: str, **extra: Any) -> Settings:
@@ -60,6 +72,7 @@ class Sandbox:
     def stop(self) -> None:
         self.slack.stop()
         self.jira.stop()
+        self.jamf.stop()
 
 
 def run_sandbox(port: int = 0, stop: threading.Event | None = None) -> None:
@@ -67,8 +80,8 @@ def run_sandbox(port: int = 0, stop: threading.Event | None = None) -> None:
     print("remedy sandbox is running. Export these in the shells of serve / worker / cron:\n")
     for name, value in sandbox.env(secrets.token_hex(16)).items():
         print(f"export {name}={value}")
-    print(f"\nSlack simulator: {sandbox.slack.url}   Jira simulator: {sandbox.jira.url}   (Ctrl-C to stop)",
-          flush=True)
+    print(f"\nSlack simulator: {sandbox.slack.url}   Jira simulator: {sandbox.jira.url}   "
+          f"Jamf Pro simulator: {sandbox.jamf.url}   (Ctrl-C to stop)", flush=True)
     try:
         (stop or threading.Event()).wait()
     finally:

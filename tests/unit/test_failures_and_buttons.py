@@ -92,7 +92,7 @@ def test_doctor_reports_each_dependency(runtime: Runtime) -> None:
     view = runtime.sandbox.slack_state.response_view(sent.response_url)
     assert view is not None
     shown = block_texts(view.blocks)
-    for line in ("✅ Redis queue", "✅ Database", "✅ Slack", "✅ Jira", "➖ Jamf Pro", "➖ Ollama", "✅ Config"):
+    for line in ("✅ Redis queue", "✅ Database", "✅ Slack", "✅ Jira", "✅ Jamf Pro", "➖ Ollama", "✅ Config"):
         assert line in shown, shown
 
 

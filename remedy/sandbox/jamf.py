@@ -1,0 +1,319 @@
+"""A stateful Jamf Pro simulator as a plain WSGI app: OAuth client credentials, the Jamf Pro API (JSON,
+versioned paths) and the Classic API (``/JSSResource``, XML in and out, HTML error pages), over a
+deterministic fleet whose compliance climbs as simulated time passes (:mod:`.jamf_state`, :mod:`.fleet`).
+
+The API version of each endpoint lives in ``VERSIONS`` only: Jamf moves paths between releases
+(inventory v1 -> v4, smart groups v2 -> v3) and the simulator serves the ones in the checked-in spec.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from remedy.sandbox import jamf_xml as xml
+from remedy.sandbox.fleet import APPS, DEPARTMENTS, Device
+from remedy.sandbox.jamf_state import (  # re-exported: tests import them from here
+    Compliance,
+    InjectedFailure,
+    JamfProblem,
+    JamfState,
+    Policy,
+    PolicyLog,
+    RecordedRequest,
+)
+from remedy.sandbox.seed import NOW
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+__all__ = [
+    "VERSIONS",
+    "Compliance",
+    "InjectedFailure",
+    "JamfProblem",
+    "JamfState",
+    "PolicyLog",
+    "RecordedRequest",
+    "create_app",
+    "routes",
+]  # fmt: skip
+
+Json = dict[str, Any]
+Handler = Callable[[JamfState, Request, dict[str, str]], Response]
+VERSIONS = {"inventory": "v4", "smart_groups": "v3", "packages": "v1", "departments": "v1", "version": "v1"}
+MAX_PAGE_SIZE = 2000
+CLASSIC = "/JSSResource"
+_SECTIONS = {"GENERAL", "APPLICATIONS", "OPERATING_SYSTEM", "USER_AND_LOCATION"}
+_SORTS: dict[str, Callable[[Device], Any]] = {"id": lambda d: d.index, "general.name": lambda d: d.name,
+                                              "udid": lambda d: d.udid}  # fmt: skip
+
+
+def _ts(seconds: float) -> str:
+    return (NOW + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def api_error(status: int, description: str, field: str | None = None, code: str = "INVALID_FIELD") -> Response:
+    """The Jamf Pro API's error body: ``{"httpStatus", "errors": [{"code", "description", "id", "field"}]}``."""
+    cause = {"code": code, "description": description, "id": "0", "field": field}
+    return json_response({"httpStatus": status, "errors": [cause]}, status)
+
+
+def classic_error(status: int, message: str) -> Response:
+    return Response(xml.error_page(status, message), status=status, mimetype="text/html")
+
+
+def xml_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status=status, content_type="text/xml;charset=UTF-8")
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    page, size = request.args.get("page", 0, type=int) or 0, request.args.get("page-size", 100, type=int)
+    if size is None or size < 1 or size > MAX_PAGE_SIZE or page < 0:
+        raise JamfProblem(400, f"page-size must be between 1 and {MAX_PAGE_SIZE}", "page-size", "INVALID_PAGE")
+    return page, size
+
+
+# -- Jamf Pro API ------------------------------------------------------------------------------------
+def _token(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    form = request.form
+    if form.get("grant_type") != "client_credentials":
+        return json_response({"error": "unsupported_grant_type"}, 400)
+    token = state.issue_token(form.get("client_id", ""), form.get("client_secret", ""))
+    if token is None:  # RFC 6749 5.2: a client that fails to authenticate gets 401 invalid_client
+        return json_response({"error": "invalid_client"}, 401)
+    return json_response({"access_token": token, "token_type": "Bearer", "expires_in": state.token_lifetime,
+                          "scope": "api-role:remedy"})  # fmt: skip
+
+
+def _device_json(device: Device, sections: set[str]) -> Json:
+    body: Json = {"id": device.id, "udid": device.udid, "general": None, "applications": None,
+                  "operatingSystem": None, "userAndLocation": None}  # fmt: skip
+    if "GENERAL" in sections:
+        body["general"] = {"name": device.name, "lastContact": _ts(device.last_contact), "platform": "Mac",
+                           "reportDate": _ts(device.last_contact), "managementId": device.udid.lower(),
+                           "remoteManagement": {"managed": True}, "supervised": True}  # fmt: skip
+    if "APPLICATIONS" in sections:
+        body["applications"] = [_app_json(bundle_id, version) for bundle_id, version in device.apps.items()]
+    if "OPERATING_SYSTEM" in sections:
+        body["operatingSystem"] = {"name": "macOS", "version": device.os_version}
+    if "USER_AND_LOCATION" in sections:
+        user = f"user{device.index + 1:05d}"
+        body["userAndLocation"] = {"username": user, "email": f"{user}@example.com",
+                                   "departmentId": str(DEPARTMENTS.index(device.department) + 1)}  # fmt: skip
+    return body
+
+
+def _app_json(bundle_id: str, version: str) -> Json:
+    spec = APPS[bundle_id]
+    return {"name": spec.path.rsplit("/", 1)[-1], "path": spec.path, "version": version, "bundleId": bundle_id,
+            "cfBundleShortVersionString": version, "macAppStore": False, "updateAvailable": False}  # fmt: skip
+
+
+def _order(state: JamfState, sort: str) -> list[Device]:
+    """Devices in ``sort`` order ("general.name:asc"); orders on fields that never change are cached."""
+    key, _, direction = sort.partition(":")
+    if key not in _SORTS or direction.lower() not in ("", "asc", "desc"):
+        raise JamfProblem(400, f"Invalid sort criteria: {sort}", "sort", "INVALID_SORT")
+    cache_key = f"{key}:{direction.lower() or 'asc'}"
+    if cache_key not in state.orders:
+        state.orders[cache_key] = sorted(state.fleet.devices, key=_SORTS[key], reverse=direction.lower() == "desc")
+    return state.orders[cache_key]
+
+
+def _inventory(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    page, size = _paging(request)
+    sections = {s.upper() for s in request.args.getlist("section")} or {"GENERAL"}
+    if request.args.get("filter"):
+        # The real endpoint takes RSQL on a few fields but never on app versions; callers page everything.
+        raise JamfProblem(400, "Filtering is not supported by the simulator", "filter", "INVALID_FILTER")
+    # Several criteria may come comma-separated or repeated; names and ids are unique, so the first decides.
+    sort = (request.args.getlist("sort") or ["general.name:asc"])[0].split(",")[0]
+    ordered = _order(state, sort)
+    chosen = ordered[page * size : (page + 1) * size]
+    results = [_device_json(d, sections & _SECTIONS) for d in chosen]
+    return json_response({"totalCount": len(ordered), "results": results})
+
+
+def _paged(request: Request, items: list[Json]) -> Response:
+    page, size = _paging(request)
+    return json_response({"totalCount": len(items), "results": items[page * size : (page + 1) * size]})
+
+
+def _smart_groups(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    groups = [g for g in state.groups.values() if g.smart]
+    return _paged(request, [{"id": str(g.id), "siteId": "-1", "name": g.name, "description": g.description,
+                             "membershipCount": len(g.members)} for g in groups])  # fmt: skip
+
+
+def _smart_group(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    group = state.group(args["id"])
+    return json_response({"id": str(group.id), "siteId": "-1", "name": group.name, "description": group.description,
+                          "criteria": group.criteria})  # fmt: skip
+
+
+def _create_smart_group(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not str(body.get("name") or "").strip():
+        raise JamfProblem(400, "name must not be blank", "name")
+    criteria = body.get("criteria") or []
+    group = state.add_smart_group(str(body["name"]).strip(), criteria if isinstance(criteria, list) else [],
+                                  str(body.get("description") or ""))  # fmt: skip
+    href = f"{request.host_url}api/{VERSIONS['smart_groups']}/computer-groups/smart-groups/{group.id}"
+    return json_response({"id": str(group.id), "href": href}, 201)
+
+
+def _membership(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    group = state.group(args["id"])
+    return json_response({"members": [index + 1 for index in group.members]})
+
+
+def _package_json(state: JamfState, package_id: str | int) -> Json:
+    p = state.package(package_id)
+    return {"id": str(p.id), "packageName": p.package_name, "fileName": p.file_name, "categoryId": "-1",
+            "priority": 10, "fillUserTemplate": False, "osInstall": False, "rebootRequired": False,
+            "suppressEula": False, "suppressFromDock": False, "suppressRegistration": False,
+            "suppressUpdates": False, "hashType": "SHA_512", "hashValue": p.hash_value, "size": p.size}  # fmt: skip
+
+
+def _packages(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    return _paged(request, [_package_json(state, package_id) for package_id in sorted(state.packages)])
+
+
+def _departments(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    return _paged(request, [{"id": str(number), "name": name} for number, name in enumerate(DEPARTMENTS, 1)])
+
+
+# -- Classic API ------------------------------------------------------------------------------------
+def _classic_group(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    return xml_response(xml.group_document(state, state.group(args["id"])))
+
+
+def _classic_policies(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    items = "".join(f"<policy><id>{p.id}</id><name>{escape(p.name, quote=False)}</name></policy>"
+                    for p in state.policies.values())  # fmt: skip
+    body = f'<?xml version="1.0" encoding="UTF-8"?><policies><size>{len(state.policies)}</size>{items}</policies>'
+    return xml_response(body.encode())
+
+
+def _get_policy(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    return xml_response(xml.policy_document(state, state.policy(args["id"])))
+
+
+def _create_policy(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    policy = state.save_policy(xml.parse_policy(request.get_data(), Policy(0, "")))
+    return xml_response(xml.id_document("policy", policy.id), 201)
+
+
+def _update_policy(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    current = state.policy(args["id"])
+    draft = Policy(current.id, current.name, current.enabled, current.trigger_checkin, current.frequency,
+                   list(current.group_ids), list(current.packages))  # fmt: skip
+    policy = state.save_policy(xml.parse_policy(request.get_data(), draft))
+    return xml_response(xml.id_document("policy", policy.id), 201)  # Classic answers a PUT with 201 too
+
+
+def _delete_policy(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    policy = state.policy(args["id"])
+    state.delete_policy(policy.id)
+    return xml_response(xml.id_document("policy", policy.id))
+
+
+_URLS = Map([
+    Rule("/healthCheck.html", endpoint="health", methods=["GET"]),
+    Rule("/api/oauth/token", endpoint="token", methods=["POST"]),
+    Rule("/api/v1/oauth/token", endpoint="token", methods=["POST"]),
+    Rule(f"/api/{VERSIONS['version']}/jamf-pro-version", endpoint="version", methods=["GET"]),
+    Rule(f"/api/{VERSIONS['inventory']}/computers-inventory", endpoint="inventory", methods=["GET"]),
+    Rule(f"/api/{VERSIONS['departments']}/departments", endpoint="departments", methods=["GET"]),
+    Rule(f"/api/{VERSIONS['smart_groups']}/computer-groups/smart-groups", endpoint="smart_groups", methods=["GET"]),
+    Rule(f"/api/{VERSIONS['smart_groups']}/computer-groups/smart-groups", endpoint="create_smart_group",
+         methods=["POST"]),
+    Rule(f"/api/{VERSIONS['smart_groups']}/computer-groups/smart-groups/<id>", endpoint="smart_group",
+         methods=["GET"]),
+    Rule(f"/api/{VERSIONS['smart_groups']}/computer-groups/smart-group-membership/<id>", endpoint="membership",
+         methods=["GET"]),
+    Rule(f"/api/{VERSIONS['packages']}/packages", endpoint="packages", methods=["GET"]),
+    Rule(f"/api/{VERSIONS['packages']}/packages/<id>", endpoint="package", methods=["GET"]),
+    Rule(f"{CLASSIC}/computergroups/id/<id>", endpoint="classic_group", methods=["GET"]),
+    Rule(f"{CLASSIC}/policies", endpoint="classic_policies", methods=["GET"]),
+    Rule(f"{CLASSIC}/policies/id/<id>", endpoint="get_policy", methods=["GET"]),
+    Rule(f"{CLASSIC}/policies/id/<id>", endpoint="create_policy", methods=["POST"]),
+    Rule(f"{CLASSIC}/policies/id/<id>", endpoint="update_policy", methods=["PUT"]),
+    Rule(f"{CLASSIC}/policies/id/<id>", endpoint="delete_policy", methods=["DELETE"]),
+])  # fmt: skip
+_HANDLERS: dict[str, Handler] = {
+    "health": lambda state, request, args: json_response([]),
+    "token": _token,
+    "version": lambda state, request, args: json_response({"version": "11.12.0-t1700000000000"}),
+    "inventory": _inventory, "departments": _departments,
+    "smart_groups": _smart_groups, "create_smart_group": _create_smart_group, "smart_group": _smart_group,
+    "membership": _membership,
+    "packages": _packages, "package": lambda state, request, args: json_response(_package_json(state, args["id"])),
+    "classic_group": _classic_group, "classic_policies": _classic_policies, "get_policy": _get_policy,
+    "create_policy": _create_policy, "update_policy": _update_policy, "delete_policy": _delete_policy,
+}  # fmt: skip
+_NO_AUTH = {"health", "token"}
+
+
+def routes() -> list[tuple[str, str]]:
+    """``(method, path template)`` for every endpoint served, e.g. ``("GET", "/api/v1/packages/{id}")``."""
+    served = []
+    for rule in _URLS.iter_rules():
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        served += [(method, path) for method in sorted(rule.methods or ()) if method not in ("HEAD", "OPTIONS")]
+    return served
+
+
+def _error(classic: bool, status: int, message: str, field: str | None = None, code: str = "INVALID_FIELD") -> Response:
+    return classic_error(status, message) if classic else api_error(status, message, field, code)
+
+
+def _respond(state: JamfState, request: Request) -> Response:
+    if state.latency > 0:
+        time.sleep(state.latency)  # real time, on purpose: only benchmarks set it; outside the lock
+    classic = request.path.startswith(CLASSIC)
+    failure = state.take_failure(request.path)
+    if failure is not None:
+        return _error(classic, failure.status, f"{HTTP_STATUS_CODES.get(failure.status, 'Error')} (injected)")
+    try:
+        endpoint, args = _URLS.bind_to_environ(request.environ).match()
+    except NotFound:
+        return _error(classic, 404, "The server has not found anything matching the request URI")
+    except HTTPException as exc:  # 405, or a redirect for a trailing slash
+        return exc.get_response(request.environ)
+    if endpoint not in _NO_AUTH and not state.authenticated(request):
+        if classic:
+            return classic_error(401, "The request requires user authentication")
+        return api_error(401, "Unauthorized", None, "INVALID_TOKEN")
+    with state.lock:
+        state.run_due()  # an injected wall clock moves without advance(): catch up before answering
+        try:
+            return _HANDLERS[endpoint](state, request, dict(args))
+        except JamfProblem as problem:
+            return _error(classic, problem.status, problem.message, problem.field, problem.code)
+
+
+def create_app(state: JamfState) -> WSGIApplication:
+    """The simulator as a WSGI app: serve it with ``server.serve`` or mount it in httpx."""
+
+    @Request.application
+    def app(request: Request) -> Response:
+        response = _respond(state, request)
+        state.record(request, response.status_code)
+        return response
+
+    return app
