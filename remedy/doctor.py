@@ -12,7 +12,9 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from remedy.config import ConfigError
 from remedy.db.migrate import current_revision, head_revision
+from remedy.jamf.errors import JamfError
 from remedy.jira.errors import JiraError
 from remedy.services import Services
 
@@ -40,8 +42,8 @@ def _timed(name: str, fn: Callable[[], str]) -> Check:
         status = "ok"
     except _SkipError as skip:
         return Check(name, "skip", str(skip))
-    except (RedisError, SQLAlchemyError, SlackApiError, JiraError, httpx.HTTPError, OSError,
-            ValueError) as exc:
+    except (RedisError, SQLAlchemyError, SlackApiError, JiraError, JamfError, ConfigError, httpx.HTTPError,
+            OSError, ValueError) as exc:
         detail, status = _short(exc), "fail"
     return Check(name, status, detail, (time.perf_counter() - start) * 1000)
 
@@ -91,10 +93,8 @@ def _jamf(svc: Services) -> str:
     url = svc.settings.JAMF_URL
     if not url:
         raise _SkipError("not configured (JAMF_URL)")
-    # healthCheck.html needs no credentials: it tells reachability, not permissions.
-    r = httpx.get(url.rstrip("/") + "/healthCheck.html", timeout=svc.settings.REMEDY_HTTP_TIMEOUT)
-    r.raise_for_status()
-    return f"{url} reachable"
+    # The version endpoint needs a token, so this proves the OAuth client works, not just the network.
+    return f"{url} (Jamf Pro {svc.jamf.version()}), signed in as API client"
 
 
 def _ollama(svc: Services) -> str:

@@ -18,6 +18,7 @@ from remedy.actions import ActionLog
 from remedy.audit import AuditWriter
 from remedy.config import Settings, get_settings
 from remedy.db.session import Database
+from remedy.jamf import JamfClient
 from remedy.jira.client import JiraClient
 from remedy.queue import JobQueue, connect
 from remedy.slack.client import web_client
@@ -71,9 +72,17 @@ class Services:
         return JiraClient(s.JIRA_URL, s.JIRA_EMAIL, s.secret("JIRA_API_TOKEN"), timeout=s.REMEDY_HTTP_TIMEOUT,
                           max_tries=s.REMEDY_JIRA_TRIES)
 
+    @cached_property
+    def jamf(self) -> JamfClient:
+        s = self.settings
+        s.require("JAMF_URL", "JAMF_CLIENT_ID", "JAMF_CLIENT_SECRET")
+        assert s.JAMF_URL and s.JAMF_CLIENT_ID
+        return JamfClient(s.JAMF_URL, s.JAMF_CLIENT_ID, s.secret("JAMF_CLIENT_SECRET"), timeout=s.REMEDY_HTTP_TIMEOUT)
+
     def close(self) -> None:
-        if "jira" in self.__dict__:
-            self.jira.close()
+        for client in ("jira", "jamf"):
+            if client in self.__dict__:
+                getattr(self, client).close()
         self.db.dispose()
 
 

@@ -1,0 +1,118 @@
+"""Typed views of the Jamf resources remedy reasons about.
+
+Jamf's JSON is wide and mostly optional (a section not requested comes back as ``null``); ``from_api``
+builders are lenient and keep only what remediation needs: who runs which app version, groups,
+packages and the policy fields a rollout touches.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+JsonObject = dict[str, Any]
+
+
+class _Frozen(BaseModel):
+    # Values read from Jamf are snapshots; mutating one would silently diverge from Jamf.
+    model_config = ConfigDict(frozen=True)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class Computer(_Frozen):
+    id: int
+    name: str
+    department_id: int | None = None
+    os_version: str | None = None
+    last_contact: datetime | None = None
+    apps: dict[str, str] = {}  # bundle id -> installed version
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> Computer:
+        general = data.get("general") or {}
+        apps: dict[str, str] = {}
+        for app in data.get("applications") or []:
+            bundle_id, version = app.get("bundleId"), app.get("version") or app.get("cfBundleShortVersionString")
+            # A second copy of an app (e.g. in ~/Downloads) is reported too; keep the first one listed.
+            if bundle_id and version and bundle_id not in apps:
+                apps[str(bundle_id)] = str(version)
+        return cls(
+            id=int(data["id"]),
+            name=str(general.get("name") or data.get("udid") or data["id"]),
+            department_id=_int_or_none((data.get("userAndLocation") or {}).get("departmentId")),
+            os_version=(data.get("operatingSystem") or {}).get("version"),
+            last_contact=general.get("lastContact"),
+            apps=apps,
+        )
+
+
+class Group(_Frozen):
+    id: int
+    name: str
+    is_smart: bool = True
+    member_count: int | None = None
+
+    @classmethod
+    def from_api(cls, data: JsonObject, is_smart: bool = True) -> Group:
+        return cls(id=int(data["id"]), name=str(data.get("name") or ""), is_smart=is_smart,
+                   member_count=_int_or_none(data.get("membershipCount")))  # fmt: skip
+
+
+class Package(_Frozen):
+    id: int
+    name: str
+    file_name: str
+    hash_type: str | None = None
+    hash_value: str | None = None
+    size: str | None = None
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> Package:
+        size = data.get("size")
+        return cls(
+            id=int(data["id"]),
+            name=str(data.get("packageName") or data.get("fileName") or ""),
+            file_name=str(data.get("fileName") or ""),
+            hash_type=data.get("hashType"),
+            hash_value=data.get("hashValue"),
+            size=None if size is None else str(size),
+        )
+
+
+class Policy(_Frozen):
+    id: int
+    name: str
+    enabled: bool = False
+    package_ids: tuple[int, ...] = ()
+    group_ids: tuple[int, ...] = ()
+    trigger_checkin: bool = False
+
+
+class PolicySpec(_Frozen):
+    """What remedy wants a Classic policy to be; :mod:`remedy.jamf.policy_xml` turns it into XML."""
+
+    name: str
+    package_id: int
+    group_ids: tuple[int, ...] = ()
+    enabled: bool = False
+    trigger_checkin: bool = True
+    category: str | None = None
+
+
+class ComplianceCount(_Frozen):
+    total_with_app: int
+    compliant: int
+    behind: list[int]  # ids of the Macs below the target, ascending
+    missing_app: int  # Macs counted that do not have the app at all
+
+    @property
+    def ratio(self) -> float:
+        return self.compliant / self.total_with_app if self.total_with_app else 1.0
