@@ -42,7 +42,8 @@ bench: $(STAMP)
 
 chaos: $(STAMP)
 	./scripts/ensure-services.sh
-	$(BIN)/pytest -m chaos tests/chaos || [ $$? -eq 5 ]
+	@if [ -d tests/chaos ]; then $(BIN)/pytest -m chaos tests/chaos || [ $$? -eq 5 ]; \
+	else echo "no chaos scenarios yet: they arrive with the reliability issue"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache remedy.db
