@@ -35,6 +35,7 @@ AVAILABLE_JOBS: dict[str, str] = {
     "add blocker": "workers.jira_actions.add_blocker",
     "watch": "workers.jira_actions.watch",
     "blocked": "workers.jira_actions.blocked",
+    "compliance": "workers.jamf_actions.compliance",
 }
 
 

@@ -105,3 +105,28 @@ class PriorityOverride(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     slack_user_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Remediation(Base):
+    """What a ticket remediates on the fleet (the Jamf issue adds policies and rings)."""
+
+    __tablename__ = "remediation"
+
+    ticket_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    app_name: Mapped[str] = mapped_column(String(200))
+    bundle_id: Mapped[str] = mapped_column(String(200))
+    target_version: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ComplianceSnapshot(Base):
+    """Compliance as measured at one moment: trends and "since yesterday" come from these rows."""
+
+    __tablename__ = "compliance_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_key: Mapped[str] = mapped_column(String(32), index=True)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    compliant: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    target_version: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""What a ticket remediates (app, bundle id, target version) and how far the fleet has got."""
