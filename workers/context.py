@@ -17,6 +17,7 @@ from rq import get_current_job
 
 from remedy.config import ConfigError
 from remedy.errors import UserError
+from remedy.jamf.errors import JamfAuthError, JamfConflict, JamfForbidden, JamfInvalid, JamfNotFound
 from remedy.jira.errors import JiraAuthError, JiraForbidden, JiraInvalid, JiraNotFound
 from remedy.jira.models import Issue
 from remedy.parallel import parallel
@@ -28,8 +29,9 @@ from remedy.slack.poster import Posted, SlackPostError
 log = logging.getLogger("remedy.jobs")
 
 # Client errors that no retry will cure: the user must change something.
-PERMANENT: tuple[type[Exception], ...] = (UserError, JiraNotFound, JiraForbidden, JiraInvalid,
-                                          JiraAuthError, SlackPostError, ConfigError)
+PERMANENT: tuple[type[Exception], ...] = (UserError, JiraNotFound, JiraForbidden, JiraInvalid, JiraAuthError,
+                                          JamfNotFound, JamfForbidden, JamfInvalid, JamfConflict, JamfAuthError,
+                                          SlackPostError, ConfigError)
 
 
 @dataclass

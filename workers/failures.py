@@ -11,7 +11,7 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 from sqlalchemy.exc import OperationalError
 
-from remedy.jira.errors import JiraError
+from remedy.errors import ServiceError
 from remedy.queue import Origin, QueueUnavailable
 from remedy.services import get_services
 from remedy.slack import blocks
@@ -19,7 +19,7 @@ from remedy.slack import blocks
 log = logging.getLogger("remedy.jobs")
 
 # Our own error families carry messages written for users (and free of secrets).
-_EXPLAINED: tuple[type[BaseException], ...] = (JiraError, QueueUnavailable)
+_EXPLAINED: tuple[type[BaseException], ...] = (ServiceError, QueueUnavailable)
 
 
 def reason_for(exc: BaseException | None) -> str:

@@ -7,21 +7,11 @@ or a bearer token.
 
 from __future__ import annotations
 
+from remedy.errors import ServiceError
 
-class JamfError(Exception):
+
+class JamfError(ServiceError):
     """Base of the family. ``status`` is the HTTP status, or None when no response was received."""
-
-    default_status: int | None = None
-
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status if status is not None else self.default_status
-        # Seconds Jamf asked us to wait (Retry-After); the retry loop and job queue read it.
-        self.retry_after = retry_after
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class JamfAuthError(JamfError):
