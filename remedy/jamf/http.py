@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import logging
-import random
 import re
 import threading
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from remedy.http_retry import IDEMPOTENT_METHODS, Backoff, parse_retry_after, retryable, unreachable
 from remedy.jamf.auth import TOKEN_PATH, TokenSource
 from remedy.jamf.errors import (
     JamfAuthError,
@@ -49,14 +49,8 @@ _PATHS = {
 }
 MAX_CONNECTIONS = 5
 MAX_BACKOFF = 30.0
-_BACKOFF_BASE = 0.5
 _DETAIL_LIMIT = 300
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
-# Jamf (or its load balancer) refused before doing anything: safe to resend even a POST.
-_REFUSED_STATUSES = frozenset({429, 503})
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Failures where the request never left this machine: re-sending cannot duplicate anything.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _PLAIN_P = re.compile(r"<p>(.*?)</p>", re.DOTALL | re.IGNORECASE)
 
 
@@ -100,9 +94,8 @@ class JamfHttp:
         # The pool limit alone makes a sixth thread wait for a connection until the pool timeout and
         # then fail; the semaphore makes it wait for its turn instead.
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        self._max_tries = max(1, max_tries)
+        self._backoff = Backoff(max_tries, MAX_BACKOFF)
         self._sleep = sleep
-        self._random = random.Random()
         self.tokens = TokenSource(client_id, client_secret, self._fetch_token, clock)
 
     def close(self) -> None:
@@ -116,18 +109,19 @@ class JamfHttp:
         ``idempotent`` defaults by method: a POST is re-sent after a 502/504 or read timeout only when
         the caller vouches that a repeat does no harm (a policy create is not such a POST).
         """
-        safe = method in _IDEMPOTENT if idempotent is None else idempotent
-        for attempt in range(1, self._max_tries + 1):
+        safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        for attempt in range(1, self._backoff.max_tries + 1):
             try:
                 return self._authorized(method, path, auth, **kwargs)
             except _TokenFailed as failed:
                 raise failed.error from None  # retrying here too would multiply the token tries
             except (JamfRateLimited, JamfUnavailable) as error:
-                delay = self._delay(error, attempt) if _retryable(error, safe) else None
+                can_retry = retryable(error.status, error.__cause__, safe, _RETRY_STATUSES)
+                delay = self._backoff.delay(error.retry_after, attempt) if can_retry else None
                 if delay is None:
                     raise
                 log.info("Jamf %s %s failed (%s); try %d of %d in %.1f s",
-                         method, path, error, attempt + 1, self._max_tries, delay)  # fmt: skip
+                         method, path, error, attempt + 1, self._backoff.max_tries, delay)  # fmt: skip
                 self._sleep(delay)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
 
@@ -156,12 +150,8 @@ class JamfHttp:
         try:
             with self._slots:
                 response = self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise JamfUnavailable(f"Jamf is unreachable ({self._timeout_text(exc)})") from exc
         except httpx.TransportError as exc:
-            host = self._client.base_url.netloc.decode()
-            what = "could not connect" if isinstance(exc, httpx.ConnectError) else "connection lost"
-            raise JamfUnavailable(f"Jamf is unreachable at {host} ({what})") from exc
+            raise JamfUnavailable(unreachable("Jamf", exc, self._client, self.timeout)) from exc
         if response.is_success:
             return response
         raise error_for(response, path)
@@ -175,40 +165,6 @@ class JamfHttp:
                                 "JAMF_CLIENT_SECRET") from None  # fmt: skip
         except ValueError:
             raise JamfUnavailable("Jamf's token endpoint answered with something that is not JSON") from None
-
-    def _delay(self, error: JamfError, attempt: int) -> float | None:
-        """Seconds to wait before try ``attempt + 1``, or None to give up now."""
-        if attempt >= self._max_tries:
-            return None
-        if error.retry_after is not None:
-            # Coming back before Jamf's Retry-After only earns another 429; a longer wait than we may
-            # take is the job queue's business.
-            return error.retry_after if error.retry_after <= MAX_BACKOFF else None
-        # Full jitter: the inventory threads that failed together do not all come back at once.
-        return self._random.uniform(0.0, min(MAX_BACKOFF, _BACKOFF_BASE * 2**attempt))
-
-    def _timeout_text(self, exc: httpx.TimeoutException) -> str:
-        if isinstance(exc, httpx.ConnectTimeout):
-            return f"no connection after {self.timeout.connect:g} s"
-        return f"no answer after {self.timeout.read:g} s"
-
-
-def _retryable(error: JamfError, safe: bool) -> bool:
-    """Whether re-sending could help and cannot do a non-idempotent write twice."""
-    if error.status in _REFUSED_STATUSES:
-        return True
-    if error.status is None:
-        return safe or isinstance(error.__cause__, _NOT_SENT)
-    # 502/504: the request may have reached Jamf and been carried out (a policy created).
-    return error.status in _RETRY_STATUSES and safe
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (Jamf sends delta-seconds); an HTTP date or junk means "no hint"."""
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
 
 
 def error_detail(response: httpx.Response) -> tuple[str, dict[str, str]]:

@@ -9,15 +9,13 @@ they send and whether re-sending it is harmless.
 from __future__ import annotations
 
 import logging
-import random
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from remedy.http_retry import IDEMPOTENT_METHODS, Backoff, parse_retry_after, retryable, unreachable
 from remedy.jira.errors import (
     JiraAuthError,
     JiraError,
@@ -32,12 +30,7 @@ from remedy.jira.pacer import WritePacer
 log = logging.getLogger("remedy.jira")
 
 _DETAIL_LIMIT = 300
-_BACKOFF_BASE = 0.5
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
-# Methods whose repetition has the effect of one request (RFC 9110); POSTs must say so themselves.
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-# Failures where the request never left this machine: re-sending cannot duplicate anything.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _ISSUE_IN_PATH = re.compile(r"/rest/api/3/issue/([^/?#]+)")
 _VERBS = {"GET": "view", "POST": "change", "PUT": "edit", "DELETE": "delete", "PATCH": "edit"}
 
@@ -65,11 +58,9 @@ class JiraHttp:
             timeout=self.timeout,
             headers={"Accept": "application/json", "User-Agent": "remedy-jira/0.2"},
         )
-        self._max_tries = max(1, max_tries)
-        self._max_backoff = max_backoff
+        self._backoff = Backoff(max_tries, max_backoff)
         self._sleep = sleep
         self._pacer = pacer if pacer is not None else WritePacer(sleep=sleep)
-        self._random = random.Random()
 
     def close(self) -> None:
         self._client.close()
@@ -92,23 +83,23 @@ class JiraHttp:
         is re-sent after a timeout only when the caller vouches that a repeat does no harm.
         ``pace`` lists the issue keys a write touches (default: the key in the path).
         """
-        safe = method in _IDEMPOTENT if idempotent is None else idempotent
+        safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         keys = self._pace_keys(method, path, pace)
-        for attempt in range(1, self._max_tries + 1):
+        for attempt in range(1, self._backoff.max_tries + 1):
             for key in keys:
                 self._pacer.wait(key)
             try:
                 return self._send_once(method, path, subject, action, **kwargs)
             except (JiraRateLimited, JiraUnavailable) as error:
-                if not _retryable(error, safe):
+                if not retryable(error.status, error.__cause__, safe):
                     raise
-                delay = self._delay(error, attempt)
+                delay = self._backoff.delay(error.retry_after, attempt)
                 if delay is None:
                     if error.retry_after is None:
-                        error.retry_after = self._next_ceiling(attempt)  # a hint for the caller's own retry
+                        error.retry_after = self._backoff.ceiling(attempt)  # a hint for the caller's own retry
                     raise
                 log.info("Jira %s %s failed (%s); try %d of %d in %.1f s",
-                         method, path, error, attempt + 1, self._max_tries, delay)  # fmt: skip
+                         method, path, error, attempt + 1, self._backoff.max_tries, delay)  # fmt: skip
                 self._sleep(delay)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
 
@@ -120,67 +111,16 @@ class JiraHttp:
         found = _ISSUE_IN_PATH.match(path)
         return (found.group(1),) if found else ()
 
-    def _delay(self, error: JiraError, attempt: int) -> float | None:
-        """Seconds to wait before try ``attempt + 1``, or None to give up now."""
-        if attempt >= self._max_tries:
-            return None
-        if error.retry_after is not None:
-            # Retrying before Jira's Retry-After only earns another 429: when it is longer than we
-            # may wait, give up now and let the caller (the job queue) come back later.
-            return error.retry_after if error.retry_after <= self._max_backoff else None
-        # Full jitter: workers that failed together do not all come back at the same instant.
-        return self._random.uniform(0.0, self._next_ceiling(attempt - 1))
-
-    def _next_ceiling(self, attempt: int) -> float:
-        return float(min(self._max_backoff, _BACKOFF_BASE * 2**attempt))
-
     def _send_once(
         self, method: str, path: str, subject: str | None, action: str | None, **kwargs: Any
     ) -> httpx.Response:
         try:
             response = self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise JiraUnavailable(f"Jira is unreachable ({self._timeout_text(exc)})") from exc
         except httpx.TransportError as exc:
-            host = self._client.base_url.netloc.decode()
-            what = "could not connect" if isinstance(exc, httpx.ConnectError) else "connection lost"
-            raise JiraUnavailable(f"Jira is unreachable at {host} ({what})") from exc
+            raise JiraUnavailable(unreachable("Jira", exc, self._client, self.timeout)) from exc
         if response.is_success:
             return response
         raise error_for(response, method, path, subject, action)
-
-    def _timeout_text(self, exc: httpx.TimeoutException) -> str:
-        if isinstance(exc, httpx.ConnectTimeout):
-            return f"no connection after {self.timeout.connect:g} s"
-        return f"timeout after {self.timeout.read:g} s"
-
-
-def _retryable(error: JiraError, safe: bool) -> bool:
-    """Whether re-sending could help and cannot do a non-idempotent write twice."""
-    if error.status == 429 or error.status == 503:
-        # Jira refused before doing anything (rate limit, overload): nothing to duplicate.
-        return True
-    if error.status is None and isinstance(error.__cause__, _NOT_SENT):
-        return True
-    # Other 5xx and read timeouts: the request may have been carried out (a comment created).
-    return safe
-
-
-def parse_retry_after(value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now()).total_seconds(), 0.0)
 
 
 def error_body(response: httpx.Response) -> tuple[list[str], dict[str, str]]:
