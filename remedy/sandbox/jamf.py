@@ -21,10 +21,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from remedy.sandbox import jamf_xml as xml
+from remedy.sandbox.faults import InjectedFailure
 from remedy.sandbox.fleet import APPS, DEPARTMENTS, Device
 from remedy.sandbox.jamf_state import (  # re-exported: tests import them from here
     Compliance,
-    InjectedFailure,
     JamfProblem,
     JamfState,
     Policy,

@@ -21,6 +21,7 @@ from typing import Literal
 
 from werkzeug.wrappers import Request
 
+from remedy.sandbox.faults import Faults, InjectedFailure
 from remedy.sandbox.fleet import ALL_MACS, RINGS, Device, Fate, Fleet, compare_versions
 from remedy.sandbox.seed import REMEDIATION_FACTS
 
@@ -31,13 +32,6 @@ class JamfProblem(Exception):
     def __init__(self, status: int, message: str, field: str | None = None, code: str = "INVALID_FIELD") -> None:
         super().__init__(message)
         self.status, self.message, self.field, self.code = status, message, field, code
-
-
-@dataclass
-class InjectedFailure:
-    status: int
-    remaining: int
-    path_contains: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +109,7 @@ def _seed_packages() -> dict[int, Package]:
 
 
 @dataclass
-class JamfState:
+class JamfState(Faults):
     fleet: Fleet = field(repr=False)  # 100k Macs in a failing test's output would hide the failure
     client_id: str = "remedy-sandbox"
     client_secret: str = "sandbox-jamf-secret"
@@ -160,23 +154,6 @@ class JamfState:
     def expire_tokens(self) -> None:
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, self.now())
-
-    def fail_next(self, status: int, times: int = 1, path_contains: str | None = None) -> None:
-        """Answer the next ``times`` requests (whose path contains ``path_contains``) with ``status``."""
-        with self.lock:
-            self.failures.append(InjectedFailure(status, times, path_contains))
-
-    def set_latency(self, seconds: float) -> None:
-        self.latency = seconds
-
-    def take_failure(self, path: str) -> InjectedFailure | None:
-        with self.lock:
-            failure = next((f for f in self.failures if (f.path_contains or "") in path), None)
-            if failure is not None:
-                failure.remaining -= 1
-                if failure.remaining <= 0:
-                    self.failures.remove(failure)
-            return failure
 
     def record(self, rq: Request, status: int) -> None:
         entry = RecordedRequest(rq.method, rq.path, rq.query_string.decode(), status, time.monotonic())

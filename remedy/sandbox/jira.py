@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from remedy.sandbox import jira_writes as writes
 from remedy.sandbox import seed
+from remedy.sandbox.faults import InjectedFailure
 from remedy.sandbox.jira_render import (
     API,
     Json,
@@ -40,7 +41,6 @@ from remedy.sandbox.jira_render import (
 )
 from remedy.sandbox.jira_state import (  # re-exported: tests and run.py import them from here
     BulkTask,
-    InjectedFailure,
     JiraProblem,
     JiraState,
     RecordedRequest,

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request
 
 from remedy.jira.adf import adf_to_text
 from remedy.sandbox import seed
+from remedy.sandbox.faults import Faults, InjectedFailure
 from remedy.sandbox.seed import CommentRecord, IssueRecord, LinkRecord, Person, Transition
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
@@ -36,14 +37,6 @@ class JiraProblem(Exception):
     def __init__(self, status: int, *messages: str, errors: dict[str, str] | None = None) -> None:
         super().__init__("; ".join([*messages, *(errors or {}).values()]))
         self.status, self.messages, self.errors = status, list(messages), dict(errors or {})
-
-
-@dataclass
-class InjectedFailure:
-    status: int
-    remaining: int
-    retry_after: int | None = None
-    path_contains: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +63,7 @@ class BulkTask:
 
 
 @dataclass
-class JiraState:
+class JiraState(Faults):
     email: str
     api_token: str
     myself_id: str
@@ -98,16 +91,6 @@ class JiraState:
         return cls(email, api_token, me.account_id, users, issues, copy.deepcopy(seed.links()))
 
     # -- steering, for tests ------------------------------------------------------------------
-    def fail_next(
-        self, status: int, times: int = 1, retry_after: int | None = None, path_contains: str | None = None
-    ) -> None:
-        """Answer the next ``times`` requests (whose path contains ``path_contains``) with ``status``."""
-        with self.lock:
-            self.failures.append(InjectedFailure(status, times, retry_after, path_contains))
-
-    def set_latency(self, seconds: float) -> None:
-        self.latency = seconds
-
     def forbid(self, key: str, methods: Iterable[str] = WRITE_METHODS) -> None:
         """Refuse ``methods`` on issue ``key`` as Jira does without the project permission.
 
@@ -201,15 +184,6 @@ class JiraState:
         return [r for r in list(self.requests) if r.method in WRITE_METHODS and wanted in r.issues]
 
     # -- the HTTP layer's bookkeeping -----------------------------------------------------------
-    def take_failure(self, path: str) -> InjectedFailure | None:
-        with self.lock:
-            failure = next((f for f in self.failures if (f.path_contains or "") in path), None)
-            if failure is not None:
-                failure.remaining -= 1
-                if failure.remaining <= 0:
-                    self.failures.remove(failure)
-            return failure
-
     def authenticated(self, request: Request) -> bool:
         auth = request.authorization
         if auth is None or auth.type != "basic":
