@@ -46,12 +46,13 @@ def ticket_card(issue: Issue, workflow: WorkflowTemplate, jira_url: str | None,
     extra = _context_line(issue)
     if extra:
         blocks.append(context(extra))
+    nexts = suggestions(issue, workflow)
     buttons = [command_button(_label(s), s, issue.key, ref, style="primary" if i == 0 else None)
-               for i, s in enumerate(suggestions(issue, workflow))]
+               for i, s in enumerate(nexts)]
     url = browse_url(jira_url, issue.key)
     if url:
         buttons.append(link_button("Open in Jira", url))
-    blocks.append(section("*Next:* " + " · ".join(f"`{esc(s)}`" for s in suggestions(issue, workflow))))
+    blocks.append(section("*Next:* " + " · ".join(f"`{esc(s)}`" for s in nexts)))
     blocks.append(actions(buttons))
     text = f"{issue.key} · {issue.summary} — {phase}, {issue.priority or 'no priority'}"
     return text, blocks
