@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -108,7 +108,7 @@ class PriorityOverride(Base):
 
 
 class Remediation(Base):
-    """What a ticket remediates on the fleet (the Jamf issue adds policies and rings)."""
+    """What a ticket remediates on the fleet, and the Jamf objects that do it."""
 
     __tablename__ = "remediation"
 
@@ -116,6 +116,13 @@ class Remediation(Base):
     app_name: Mapped[str] = mapped_column(String(200))
     bundle_id: Mapped[str] = mapped_column(String(200))
     target_version: Mapped[str] = mapped_column(String(64))
+    package_id: Mapped[int | None] = mapped_column(Integer)
+    package_name: Mapped[str | None] = mapped_column(String(255))
+    policy_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    rollback_package_id: Mapped[int | None] = mapped_column(Integer)
+    rollback_package_name: Mapped[str | None] = mapped_column(String(255))
+    rollback_version: Mapped[str | None] = mapped_column(String(64))
+    rollback_policy_id: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
@@ -130,3 +137,47 @@ class ComplianceSnapshot(Base):
     compliant: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)
     target_version: Mapped[str] = mapped_column(String(64))
+    ring: Mapped[str | None] = mapped_column(String(32))  # None: the whole fleet
+    failures: Mapped[int | None] = mapped_column(Integer)
+
+
+class RingState(Base):
+    """One rollout ring of one ticket: its Jamf group and where it stands (pending → active → done)."""
+
+    __tablename__ = "ring_state"
+    __table_args__ = (UniqueConstraint("ticket_key", "name", name="uq_ring_state_ticket_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_key: Mapped[str] = mapped_column(String(32), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[int] = mapped_column(Integer)
+    group_name: Mapped[str] = mapped_column(String(255))
+    threshold: Mapped[float] = mapped_column(Float)
+    soak_hours: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RolloutDecision(Base):
+    """A go/no-go card for the next ring. Deciding is a conditional update of ``status`` from
+    ``pending``, so the first press wins however many approvers click at once."""
+
+    __tablename__ = "rollout_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_key: Mapped[str] = mapped_column(String(32), index=True)
+    from_ring: Mapped[str] = mapped_column(String(32))
+    to_ring: Mapped[str] = mapped_column(String(32))
+    # pending → deciding → go | no-go | hold | stale (re-checked and replaced by a new card)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    numbers: Mapped[dict[str, Any]] = mapped_column(JSON)  # the pre-check as shown on the card
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # Checks a phase can demand before a ticket leaves it (evaluated in remedy.workflow.moves).
 ExitCheck = Literal["subtasks_done", "no_open_blockers"]
@@ -28,12 +28,38 @@ class Phase(BaseModel):
     suggest: list[str] = []
 
 
+class Ring(BaseModel):
+    """One rollout ring: the Jamf group it adds to the policy's scope, and what it must show before
+    the next ring may start (success rate among its Macs that have the app, and time soaked)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    label: str
+    # Tried in order; "{app}" is the ticket's app name. The first group Jamf has is used.
+    groups: list[str] = Field(min_length=1)
+    threshold: float = Field(ge=0, le=100)  # percent
+    soak_hours: float = Field(ge=0)
+
+
+DEFAULT_RINGS = [
+    Ring(name="pilot", label="Pilot", groups=["Pilot - {app}", "Pilot"], threshold=90, soak_hours=24),
+    Ring(name="phase1", label="Phase 1", groups=["Phase 1"], threshold=95, soak_hours=24),
+    Ring(name="phase2", label="Phase 2", groups=["Phase 2"], threshold=95, soak_hours=24),
+    Ring(name="full", label="All Macs", groups=["All Managed Macs"], threshold=95, soak_hours=0),
+]
+
+
 class WorkflowTemplate(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     phases: list[Phase]
     priorities: dict[str, str] = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
+    rings: list[Ring] = DEFAULT_RINGS
+    # The phases a rollout moves the ticket into: deploying the first ring, and leaving it.
+    pilot_phase: str = "Pilot"
+    rollout_phase: str = "Rollout"
 
     @model_validator(mode="after")
     def _consistent(self) -> WorkflowTemplate:
@@ -45,7 +71,21 @@ class WorkflowTemplate(BaseModel):
         statuses = [p.jira_status.lower() for p in self.phases]
         if len(set(statuses)) != len(statuses):
             raise ValueError("each phase needs its own Jira status")
+        rings = [r.name for r in self.rings]
+        if not rings or len(set(rings)) != len(rings):
+            raise ValueError("rings need at least one entry and unique names")
+        for phase in (self.pilot_phase, self.rollout_phase):
+            if self.phase(phase) is None:
+                raise ValueError(f"{phase!r} (pilot_phase/rollout_phase) is not one of the phases")
         return self
+
+    def ring(self, name: str) -> Ring | None:
+        return next((r for r in self.rings if r.name == name), None)
+
+    def ring_after(self, name: str) -> Ring | None:
+        names = [r.name for r in self.rings]
+        at = names.index(name) if name in names else -1
+        return self.rings[at + 1] if 0 <= at < len(self.rings) - 1 else None
 
     def phase(self, name: str) -> Phase | None:
         low = name.lower()
