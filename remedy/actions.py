@@ -77,3 +77,8 @@ class ActionLog:
             row = s.scalar(select(Action).where(Action.idempotency_key == key))
             if row is not None:
                 row.status, row.error = "failed", str(exc)[:500]
+
+    def status(self, key: str) -> str | None:
+        """pending | done | failed, or None if no run ever claimed ``key``."""
+        with self._db.session() as s:
+            return s.scalar(select(Action.status).where(Action.idempotency_key == key))

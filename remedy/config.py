@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     REMEDY_JIRA_TRIES: Annotated[int, Field(ge=1, le=10)] = 4
     # How long one call to an outside service may take before we give up on it.
     REMEDY_HTTP_TIMEOUT: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # A go/no-go card older than this is re-checked when Go is pressed instead of obeyed.
+    REMEDY_DECISION_MAX_AGE_HOURS: Annotated[float, Field(gt=0, le=168)] = 4.0
+    # Shared secret Jamf sends in the webhook's authentication header; unset = webhooks refused.
+    REMEDY_JAMF_WEBHOOK_SECRET: SecretStr | None = None
 
     @field_validator("SLACK_API_URL", "JIRA_URL", "JAMF_URL", "OLLAMA_HOST")
     @classmethod

@@ -8,7 +8,9 @@ RQ job functions only receive JSON arguments, so workers find their clients here
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 
 from redis import Redis
@@ -17,6 +19,7 @@ from slack_sdk import WebClient
 from remedy.actions import ActionLog
 from remedy.audit import AuditWriter
 from remedy.config import Settings, get_settings
+from remedy.db.models import utcnow
 from remedy.db.session import Database
 from remedy.jamf import JamfClient
 from remedy.jira.client import JiraClient
@@ -34,6 +37,9 @@ class Services:
     redis: Redis
     team: Directory
     workflow: WorkflowTemplate
+    # What "now" is for rollouts (soak time, card age, "checked in since the ring started"). The
+    # sandbox sets it to the simulators' clock, so moving simulated time moves remedy's too.
+    clock: Callable[[], datetime] = utcnow
 
     @classmethod
     def from_settings(cls, settings: Settings, connection: Redis | None = None) -> Services:

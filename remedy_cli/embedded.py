@@ -59,6 +59,7 @@ class Runtime:
         settings = sandbox.settings(database_url, secret, **extra, **settings_overrides)
         conn: redis.Redis = connect(redis_url) if redis_url else fakeredis.FakeRedis()
         services = Services.from_settings(settings, connection=conn)
+        services.clock = sandbox.now
         upgrade_engine(services.db.engine)
         set_services(services)
         worker = InProcessWorker(services.queue)

@@ -8,7 +8,7 @@ from remedy.errors import UserError
 from remedy.slack import blocks
 from remedy.slack.mrkdwn import escape, truncate
 from remedy.tickets.drafts import close_draft, draft_text, open_draft, save_draft
-from workers.context import JobContext, actor_name, job_context, report
+from workers.context import JobContext, actor_name, jira_comment, job_context, report
 
 QUOTE_MAX = 1500
 
@@ -19,16 +19,12 @@ def _quote(text: str) -> str:
 
 def _post(ctx: JobContext, key: str, body: str, marker: str, done: str) -> str:
     """Post ``body`` to Jira at most once per ``marker`` and reply in the ticket's thread."""
-    svc = ctx.services
-    signed = f"{body}\n\n— {actor_name(ctx)}, via remedy"
-    outcome = svc.actions.run_once(
-        marker, "jira.comment", key, do=lambda: svc.jira.add_comment(key, signed, marker=marker).id,
-        recover=lambda: getattr(svc.jira.find_comment(key, marker), "id", None))
+    comment_id = jira_comment(ctx, key, f"{body}\n\n— {actor_name(ctx)}, via remedy", marker)
     # No fresh read of the ticket: a comment changes nothing the thread's status line shows.
     quoted = f"💬 *{escape(actor_name(ctx))}* commented on *{key}* in Jira:\n{_quote(body)}"
     report(ctx, key, f"💬 {actor_name(ctx)} commented on {key}", done, "jira.comment", blks=[blocks.section(quoted)],
-           reply_key=f"{marker}:reply", audit_key=f"{marker}:audit", comment_id=outcome.external_id)
-    return outcome.external_id
+           reply_key=f"{marker}:reply", audit_key=f"{marker}:audit", comment_id=comment_id)
+    return comment_id
 
 
 def comment(origin: dict[str, Any], key: str, body: str, **_: Any) -> None:

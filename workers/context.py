@@ -15,6 +15,7 @@ from typing import Any
 
 from rq import get_current_job
 
+from remedy.commands.catalog import Role
 from remedy.config import ConfigError
 from remedy.errors import UserError
 from remedy.jamf.errors import JamfAuthError, JamfConflict, JamfForbidden, JamfInvalid, JamfNotFound
@@ -111,9 +112,19 @@ def actor_name(ctx: JobContext) -> str:
     return person.name if person else f"<@{ctx.user}>"
 
 
+def jira_comment(ctx: JobContext, key: str, text: str, marker: str) -> str:
+    """Comment on the ticket at most once per ``marker``: a run that died around the call finds its
+    comment by the marker property before posting again. Returns the comment id."""
+    jira = ctx.services.jira
+    return ctx.services.actions.run_once(
+        marker, "jira.comment", key, do=lambda: jira.add_comment(key, text, marker=marker).id,
+        recover=lambda: getattr(jira.find_comment(key, marker), "id", None)).external_id
+
+
 def audit(ctx: JobContext, action: str, target: str, once_key: str | None = None, **data: Any) -> None:
     """One audit event per command and action (or per ``once_key``), however often the job runs."""
-    ctx.services.audit.append(ctx.user, action, target, source="jira" if action.startswith("jira.") else "slack",
+    source = next((name for name in ("jira", "jamf") if action.startswith(f"{name}.")), "slack")
+    ctx.services.audit.append(ctx.user, action, target, source=source,
                               data={"job": ctx.job_id, **data},
                               once_key=once_key or ctx.key(f"audit:{action}:{target}"))
 
@@ -129,3 +140,14 @@ def report(ctx: JobContext, issue: Issue | str, line: str, done: str, action: st
         lambda: audit(ctx, action, key, once_key=audit_key, **data),
         lambda: ctx.done(done),
     ])
+
+
+def require_role(ctx: JobContext, needed: Role, doing: str, target: str) -> None:
+    """Defence in depth: the bot checked the role before enqueueing; the job checks again, because
+    a job can also come from a retry, a button on an old message, or a forged payload."""
+    have = Role.from_name(ctx.services.team.role_of(ctx.user))
+    if have >= needed:
+        return
+    audit(ctx, "auth.refused", target, once_key=ctx.key(f"refused:{target}"), needed=needed.name.lower(),
+          role=have.name.lower(), doing=doing)
+    raise UserError(f"🔒 {doing} needs the *{needed.name.lower()}* role; you are a *{have.name.lower()}*.")

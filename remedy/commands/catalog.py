@@ -36,6 +36,9 @@ AVAILABLE_JOBS: dict[str, str] = {
     "watch": "workers.jira_actions.watch",
     "blocked": "workers.jira_actions.blocked",
     "compliance": "workers.jamf_actions.compliance",
+    "create jamf policy": "workers.rollout.create_policy",
+    "deploy pilot": "workers.rollout.deploy_pilot",
+    "rollout next": "workers.decisions.rollout_next",
 }
 
 
@@ -212,7 +215,7 @@ _ROWS: tuple[CommandSpec, ...] = (
                 ("deploy to pilot",)),
     CommandSpec("rollout next", "Jamf", "rollout next [KEY]",
                 "Propose the next ring (lead approves go/no-go)",
-                ("rollout next CPE-3222",), L, "optional", "Preparing the next ring for {key}",
+                ("rollout next CPE-3222",), E, "optional", "Preparing the next ring for {key}",
                 ("roll out next",)),
     CommandSpec("compliance", "Jamf", "compliance [KEY]", "Device compliance for the ticket's app",
                 ("compliance CPE-3222", "check compliance CPE-3222"), V, "optional",

@@ -178,6 +178,7 @@ class RolloutDecision(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     requested_by: Mapped[str] = mapped_column(String(32))
     decided_by: Mapped[str | None] = mapped_column(String(32))
+    job_id: Mapped[str | None] = mapped_column(String(64))  # the job that claimed it: its retries may go on
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -17,6 +17,10 @@ _BUNDLE = re.compile(r"bundle\s*id\W{0,3}([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)", r
 _TARGET_VERSION = re.compile(r"target\s+version\W{0,3}(\d+(?:\.\d+)+)", re.IGNORECASE)
 _NEAR_TARGET = re.compile(r"target\b.{0,80}?\b(\d+(?:\.\d+)+)", re.IGNORECASE | re.DOTALL)
 _DOTTED = re.compile(r"\b(\d+(?:\.\d+){2,})\b")
+# "Package: GoogleChrome-120.0.6099.109.pkg" / "Rollback package: …": the Jamf package names, when a
+# team states them instead of letting remedy find them by app name and version.
+_PACKAGE = re.compile(r"(?<!rollback )\bpackage\s*:\s*([^\s,;]+)", re.IGNORECASE)
+_ROLLBACK_PACKAGE = re.compile(r"rollback\s+package\s*:\s*([^\s,;]+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class Facts:
     app_name: str
     bundle_id: str
     target_version: str
+    package: str | None = None
+    rollback_package: str | None = None
 
 
 def _version(text: str) -> str | None:
@@ -50,4 +56,6 @@ def facts_from_issue(issue: Issue) -> Facts:
         raise UserError(f"I can't tell what {issue.key} remediates: add {' and '.join(missing)} "
                         "to its Jira description (e.g. “Bundle ID: com.google.Chrome” and "
                         "“Target version: 120.0.6099.109”).")
-    return Facts(issue.key, _app_name(issue.summary), bundle.group(1), version)
+    package, rollback = _PACKAGE.search(text), _ROLLBACK_PACKAGE.search(text)
+    return Facts(issue.key, _app_name(issue.summary), bundle.group(1), version,
+                 package.group(1) if package else None, rollback.group(1) if rollback else None)

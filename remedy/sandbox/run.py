@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from remedy.config import Settings, load_settings
@@ -13,6 +14,7 @@ from remedy.sandbox.jamf import JamfState
 from remedy.sandbox.jamf import create_app as jamf_app
 from remedy.sandbox.jira import JiraState
 from remedy.sandbox.jira import create_app as jira_app
+from remedy.sandbox.seed import NOW
 from remedy.sandbox.server import RunningSim, start
 from remedy.sandbox.slack import SlackState
 from remedy.sandbox.slack import create_app as slack_app
@@ -56,6 +58,10 @@ class Sandbox:
     def jamf_state(self) -> JamfState:
         state: JamfState = self.jamf.state
         return state
+
+    def now(self) -> datetime:
+        """The simulators' wall clock: the seed's "now" plus the simulated time tests advance."""
+        return NOW + timedelta(seconds=self.jamf_state.now())
 
     def env(self, signing_secret: str) -> dict[str, str]:
         """The settings a process needs to talk to this sandbox."""

@@ -181,6 +181,14 @@ class SlackState:
         with self._lock:
             return [m for m in self._messages.get(channel, []) if m.thread_ts is None]
 
+    def message(self, channel: str, ts: str) -> Message:
+        """The message ``ts`` as it reads now (after any chat.update)."""
+        with self._lock:
+            found = self._find(channel, ts)
+        if found is None:
+            raise KeyError(f"no message {ts} in {channel}")
+        return found
+
     def replies(self, channel: str, ts: str) -> list[Message]:
         """The replies of the thread ``ts`` starts or belongs to, without the parent."""
         return self.thread(channel, ts)[1:]

@@ -169,6 +169,14 @@ class Poster:
                                         recover=lambda: self._find_posted(channel, thread_ts, idempotency_key))
         return Posted(channel, outcome.external_id, thread_ts, reused=outcome.reused)
 
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None) -> None:
+        """Replace a message we posted (a decided go/no-go card). Editing to the same content again
+        is harmless, so a retried job may repeat it."""
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=truncate(text, MESSAGE_TEXT_MAX), blocks=blocks)
+        except SlackApiError as exc:
+            raise _as_post_error(exc) from exc
+
     def _find_posted(self, channel: str, thread_ts: str | None, key: str) -> str | None:
         """Look for a message carrying our key in the thread (or the channel's recent history)."""
         try:

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("message_ts", sa.String(32), nullable=True),
         sa.Column("requested_by", sa.String(32), nullable=False),
         sa.Column("decided_by", sa.String(32), nullable=True),
+        sa.Column("job_id", sa.String(64), nullable=True),
         sa.Column("decided_at", TS, nullable=True),
         sa.Column("reason", sa.Text, nullable=True),
         sa.Column("created_at", TS, nullable=False),

@@ -1,0 +1,112 @@
+"""Jamf rollout jobs: `create jamf policy` and `deploy pilot`.
+
+Both are safe to run again: policies are found by their ticket-derived name before anything is
+created, scope and enable are absolute settings, and a ring starts once (a conditional update).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remedy.commands.catalog import Role
+from remedy.errors import UserError
+from remedy.parallel import parallel
+from remedy.remediation import plan, store
+from remedy.remediation.facts import Facts, facts_from_issue
+from remedy.remediation.policies import Ensured, ensure_policy, scope_to
+from remedy.remediation.store import PolicyIds, RemediationView, RingView
+from remedy.slack.mrkdwn import escape
+from remedy.workflow import moves
+from workers.context import JobContext, job_context, report, require_role
+
+
+def create_policy(origin: dict[str, Any], key: str, **_: Any) -> None:
+    """`/remedy create jamf policy KEY`: the install policy (disabled, scoped to the pilot ring's
+    group) and, when an older package exists, the rollback policy — created once, updated on reruns."""
+    with job_context(origin) as ctx:
+        require_role(ctx, Role.ENGINEER, "Creating a Jamf policy", key)
+        svc = ctx.services
+        facts = facts_from_issue(svc.jira.get_issue(key))
+        packages, groups = parallel([svc.jamf.packages, svc.jamf.smart_groups])
+        chosen = plan.choose_packages(facts, packages)
+        rings = plan.ring_plan(svc.workflow, facts, groups)
+        known = store.load(svc.db, key)
+        scope = [r.group_id for r in (known.scoped if known and known.scoped else rings[:1])]
+        main = ensure_policy(svc.jamf, plan.policy_name(facts), chosen.target.id, scope)
+        rollback = None
+        if chosen.rollback is not None and chosen.rollback_version is not None:
+            rollback = ensure_policy(svc.jamf, plan.rollback_policy_name(facts, chosen.rollback_version),
+                                     chosen.rollback.id, scope)
+        ids = PolicyIds(chosen.target.id, chosen.target.file_name, main.policy_id,
+                        chosen.rollback.id if chosen.rollback else None,
+                        chosen.rollback.file_name if chosen.rollback else None, chosen.rollback_version,
+                        rollback.policy_id if rollback else None)
+        store.save_policy(svc.db, facts, ids)
+        store.plan_rings(svc.db, key, rings)
+        _report_policy(ctx, facts, ids, main, rollback, rings)
+
+
+def _report_policy(ctx: JobContext, facts: Facts, ids: PolicyIds, main: Ensured, rollback: Ensured | None,
+                   rings: list[RingView]) -> None:
+    verb = "created" if main.created else "updated"
+    state = "enabled" if main.enabled else "disabled until `deploy pilot`"
+    lines = [f"🧩 Jamf policy *{escape(plan.policy_name(facts))}* (id {main.policy_id}) {verb}, {state}",
+             f"• Installs *{escape(ids.package_name)}* ({escape(facts.app_name)} {escape(facts.target_version)}) "
+             "at recurring check-in, once per computer",
+             f"• Scope: {_groups(main.group_ids, rings)}",
+             "• Rings: " + " → ".join(f"{escape(r.label)} ({escape(r.group_name)}, ≥ {r.threshold:g}%, "
+                                      f"soak {r.soak_hours:g} h)" for r in rings)]
+    if rollback is not None:
+        lines.append(f"• Rollback: *{escape(plan.rollback_policy_name(facts, ids.rollback_version or ''))}* "
+                     f"(id {rollback.policy_id}) installs *{escape(ids.rollback_package_name or '')}*, "
+                     f"{'enabled ⚠️' if rollback.enabled else 'disabled until needed'}")
+    else:
+        lines.append("• ⚠️ No rollback: Jamf has no older package of this app. Upload one and run this again.")
+    done = f"Jamf policy for *{facts.key}* {verb} (id {main.policy_id})."
+    report(ctx, facts.key, "\n".join(lines), done, "jamf.policy", policy_id=main.policy_id, created=main.created,
+           package_id=ids.package_id, rollback_policy_id=ids.rollback_policy_id)
+
+
+def _groups(group_ids: tuple[int, ...], rings: list[RingView]) -> str:
+    names = {r.group_id: r.group_name for r in rings}
+    return ", ".join(escape(names.get(g, f"group {g}")) for g in group_ids) or "nobody"
+
+
+def deploy_pilot(origin: dict[str, Any], key: str, **_: Any) -> None:
+    """`/remedy deploy pilot KEY`: the ticket moves to Pilot (its exit checks permitting), then the
+    policy is scoped to the pilot group and enabled; the pilot ring's clock starts."""
+    with job_context(origin) as ctx:
+        require_role(ctx, Role.ENGINEER, "Deploying to the pilot ring", key)
+        svc = ctx.services
+        known = _planned(ctx, key)
+        assert known.policy is not None
+        pilot = known.rings[0]
+        if pilot.status != "pending" and not _is_retry(ctx, pilot):
+            since = f" since {pilot.started_at:%Y-%m-%d %H:%M} UTC" if pilot.started_at else ""
+            raise UserError(f"*{key}* is already deployed to *{escape(pilot.label)}*{since}. "
+                            f"Next: `compliance {key}`, then `rollout next {key}`.")
+        moved, result = moves.move(svc.jira, key, svc.workflow.pilot_phase, svc.workflow, svc.actions, ctx.job_id)
+        scope_to(svc.jamf, known.policy.policy_id, [pilot.group_id], enable=True)
+        if known.policy.rollback_policy_id is not None:  # rollback covers the Macs that got the update
+            scope_to(svc.jamf, known.policy.rollback_policy_id, [pilot.group_id])
+        svc.actions.run_once(ctx.key("ring-start"), "ring.start", key,
+                             do=lambda: str(store.start_ring(svc.db, key, pilot.name, svc.clock())))
+        members = len(svc.jamf.group_members(pilot.group_id))
+        via = f" (ticket {escape(result.start)} → *{escape(result.target)}*)" if result.moved else ""
+        line = (f"🚀 *{key}* deployed to *{escape(pilot.label)}*: policy {known.policy.policy_id} enabled for "
+                f"*{escape(pilot.group_name)}* ({members} Macs){via}. They install at their next check-in; "
+                f"`compliance {key}` shows progress.")
+        report(ctx, moved, line, f"*{key}* is deploying to *{escape(pilot.label)}* ({members} Macs).",
+               "jamf.deploy", ring=pilot.name, group_id=pilot.group_id, policy_id=known.policy.policy_id)
+
+
+def _planned(ctx: JobContext, key: str) -> RemediationView:
+    known = store.load(ctx.services.db, key)
+    if known is None or known.policy is None or not known.rings:
+        raise UserError(f"*{key}* has no Jamf policy yet: run `create jamf policy {key}` first.")
+    return known
+
+
+def _is_retry(ctx: JobContext, ring: RingView) -> bool:
+    """This job started the ring before it was interrupted: finish the deploy instead of refusing."""
+    return ring.status == "active" and ctx.services.actions.status(ctx.key("ring-start")) is not None
