@@ -39,6 +39,7 @@ bench: $(STAMP)
 	./scripts/ensure-services.sh
 	$(BIN)/python benchmarks/ack_latency.py
 	$(BIN)/python benchmarks/jira_actions.py
+	$(BIN)/python benchmarks/compliance.py
 
 chaos: $(STAMP)
 	./scripts/ensure-services.sh
