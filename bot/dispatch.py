@@ -40,7 +40,7 @@ def _parse(deps: BotDeps, text: str, user: str) -> Command | Help:
 
 def _forbidden(cmd: Command, role: Role) -> Reply:
     need = cmd.needs().name.lower()
-    text = (f"🔒 `{cmd.name}` needs the *{need}* role; you are a *{role.name.lower()}*. "
+    text = (f"🔒 `{cmd.name}` needs the *{need}* role; you are {role.with_article}. "
             "A lead can add you to the team directory (team.yml).")
     return Reply(text, [blocks.section(text)], refused=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.text import Text
@@ -32,10 +32,43 @@ class ConsoleSession:
         text = line.strip()
         if not text:
             return
+        if text.startswith(":"):
+            self._directive(text)
+            return
         if text.lower().startswith("/remedy"):
             text = text[len("/remedy"):].strip()
         self.out.print(Text(f"\n{self._who()} › /remedy {text}", style="bold cyan"))
-        sent = self.rt.slash(text, user=self.user_id, channel=self.channel)
+        self._settle(self.rt.slash(text, user=self.user_id, channel=self.channel))
+
+    def _directive(self, text: str) -> None:
+        """Sandbox-only lines: `:wait 26h` moves simulated time (Macs check in), `:press Go` presses
+        the newest button with that label in the channel, as this session's user."""
+        word, _, rest = text[1:].partition(" ")
+        if word == "wait" and rest.strip().rstrip("h").replace(".", "", 1).isdigit():
+            hours = float(rest.strip().rstrip("h"))
+            self.rt.sandbox.jamf_state.advance(hours * 3600)
+            self.out.print(Text(f"\n⏱  {hours:g} simulated hours pass: Macs in scope check in", style="yellow"))
+            return
+        if word == "press" and rest.strip():
+            found = self._button(rest.strip())
+            if found is None:
+                self.out.print(Text(f"  no button “{rest.strip()}” in the channel", style="red"))
+                return
+            msg, button = found
+            self.out.print(Text(f"\n{self._who()} › presses [{rest.strip()}]", style="bold cyan"))
+            self._settle(self.rt.press(button, user=self.user_id, channel=msg.channel, message_ts=msg.ts))
+            return
+        self.out.print(Text("  sandbox lines: `:wait 26h`, `:press <button label>`", style="red"))
+
+    def _button(self, label: str) -> tuple[Message, dict[str, Any]] | None:
+        for msg in reversed(self.rt.sandbox.slack_state.all_messages(self.channel)):
+            for block in msg.blocks:
+                for element in block.get("elements", []):
+                    if element.get("type") == "button" and element.get("text", {}).get("text") == label:
+                        return msg, element
+        return None
+
+    def _settle(self, sent: Sent) -> None:
         try:
             self.rt.drain(timeout=120)
         except TimeoutError:

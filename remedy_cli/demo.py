@@ -22,7 +22,14 @@ SCRIPT: list[tuple[str, str, str]] = [
     ("john.smith", "/remedy move to plan", "moving creates the Plan subtasks (once)"),
     ("john.smith", "/remedy assign to john", "an ambiguous name gets a question, not a guess"),
     ("alice", "/remedy work CPE-9999", "a wrong ticket key gets a clear answer"),
-    ("alice", "/remedy deploy pilot", "a command whose job lands later says so"),
+    ("alice", "/remedy escalate CPE-3222 sarah", "a command whose job lands later says so"),
+    ("alice", "/remedy create jamf policy CPE-3222", "the Jamf policy and its rollback come from the ticket, disabled"),
+    ("alice", "/remedy deploy pilot CPE-3222", "the pilot ring gets the policy"),
+    ("alice", ":wait 26h", "a simulated day passes"),
+    ("alice", "/remedy compliance CPE-3222", "compliance per ring, with failures counted"),
+    ("alice", "/remedy rollout next CPE-3222", "a go/no-go card for the next ring"),
+    ("alice", ":press Go", "an engineer can ask, but not approve"),
+    ("sarah", ":press Go", "the lead approves: Phase 1 joins the scope, the ticket moves to Rollout"),
     ("alice", "/remedy jobs", "Alice's recent jobs"),
 ]
 

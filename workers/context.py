@@ -150,4 +150,4 @@ def require_role(ctx: JobContext, needed: Role, doing: str, target: str) -> None
         return
     audit(ctx, "auth.refused", target, once_key=ctx.key(f"refused:{target}"), needed=needed.name.lower(),
           role=have.name.lower(), doing=doing)
-    raise UserError(f"🔒 {doing} needs the *{needed.name.lower()}* role; you are a *{have.name.lower()}*.")
+    raise UserError(f"🔒 {doing} needs the *{needed.name.lower()}* role; you are {have.with_article}.")

@@ -50,7 +50,7 @@ def _refusal(deps: BotDeps, user: str) -> str | None:
     role = Role.from_name(deps.team.role_of(user))
     if role >= Role.LEAD:
         return None
-    return (f"🔒 Only leads and admins can decide a rollout; you are a *{role.name.lower()}*. "
+    return (f"🔒 Only leads and admins can decide a rollout; you are {role.with_article}. "
             "Ask a lead to press the button.")
 
 

@@ -39,6 +39,8 @@ AVAILABLE_JOBS: dict[str, str] = {
     "create jamf policy": "workers.rollout.create_policy",
     "deploy pilot": "workers.rollout.deploy_pilot",
     "rollout next": "workers.decisions.rollout_next",
+    "exceptions": "workers.jamf_actions.exceptions",
+    "compliance gaps": "workers.gaps.compliance_gaps",
 }
 
 
@@ -49,6 +51,12 @@ class Role(IntEnum):
     ENGINEER = 1
     LEAD = 2
     ADMIN = 3
+
+    @property
+    def with_article(self) -> str:
+        """"a viewer", "an engineer", "a lead", "an admin" — for refusals that name the user's role."""
+        word = self.name.lower()
+        return f"{'an' if word[0] in 'aeiou' else 'a'} *{word}*"
 
     @classmethod
     def from_name(cls, name: str) -> Role:

@@ -3,7 +3,8 @@
 Every request goes through :meth:`remedy.jamf.http.JamfHttp.send`, the single place where the token is
 attached, failures become :mod:`remedy.jamf.errors` and retries happen. Methods here build requests and
 parse answers: the Jamf Pro API (JSON, versioned paths from :data:`remedy.jamf.http.VERSIONS`) for
-inventory, groups and packages, the Classic API (XML, :mod:`remedy.jamf.policy_xml`) for policies.
+inventory, groups and packages, the Classic API (XML, :mod:`remedy.jamf.policy_xml`) for policies and
+(:mod:`remedy.jamf.history`) for the runs of policies on one Mac.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any
 
 import httpx
 
-from remedy.jamf import policy_xml
+from remedy.jamf import history, policy_xml
 from remedy.jamf.errors import JamfConflict, JamfError, JamfInvalid, JamfNotFound, JamfUnavailable
 from remedy.jamf.http import MAX_CONNECTIONS, JamfHttp, api_path
-from remedy.jamf.models import Computer, Group, Package, Policy, PolicySpec
+from remedy.jamf.models import Computer, Group, Package, Policy, PolicyRun, PolicySpec
 
 __all__ = ["MAX_PAGE_SIZE", "JamfClient"]
 
@@ -163,6 +164,17 @@ class JamfClient:
         exact = [number for number, found in policies if found == name]
         folded = [number for number, found in policies if found.casefold() == name.casefold()]
         return next(iter(exact or folded), None)
+
+    # -- computer history (Classic API, XML) --------------------------------------------------------
+    def policy_history(self, computer_id: int) -> list[PolicyRun]:
+        """Every policy run Jamf logged on the computer, newest first: which policy, Completed or Failed, when.
+
+        Jamf does not say here why a run failed; pair it with inventory (e.g. ``free_disk_mb``). An unknown
+        computer raises JamfNotFound naming it.
+        """
+        path = history.policy_logs_path(computer_id)
+        answer = self._not_found(f"Computer {computer_id}", "GET", path, headers=_XML)
+        return history.parse_policy_runs(answer.content)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _put_policy(self, policy_id: int, document: bytes) -> None:

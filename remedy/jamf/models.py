@@ -1,8 +1,8 @@
 """Typed views of the Jamf resources remedy reasons about.
 
 Jamf's JSON is wide and mostly optional (a section not requested comes back as ``null``); ``from_api``
-builders are lenient and keep only what remediation needs: who runs which app version, groups,
-packages and the policy fields a rollout touches.
+builders are lenient and keep only what remediation needs: who runs which app version and how much disk
+it has free, groups, packages, the policy fields a rollout touches and the runs of policies on a Mac.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Computer(_Frozen):
     os_version: str | None = None
     last_contact: datetime | None = None
     apps: dict[str, str] = {}  # bundle id -> installed version
+    free_disk_mb: int | None = None  # boot drive free space; None unless the STORAGE section was read
 
     @classmethod
     def from_api(cls, data: JsonObject) -> Computer:
@@ -51,6 +52,7 @@ class Computer(_Frozen):
             os_version=(data.get("operatingSystem") or {}).get("version"),
             last_contact=general.get("lastContact"),
             apps=apps,
+            free_disk_mb=_int_or_none((data.get("storage") or {}).get("bootDriveAvailableSpaceMegabytes")),
         )
 
 
@@ -94,6 +96,22 @@ class Policy(_Frozen):
     package_ids: tuple[int, ...] = ()
     group_ids: tuple[int, ...] = ()
     trigger_checkin: bool = False
+
+
+class PolicyRun(_Frozen):
+    """One run of a policy on a Mac, from the Mac's policy logs (Classic computer history).
+
+    ``status`` is Jamf's word, "Completed" or "Failed"; Jamf's API does not say why a run failed.
+    """
+
+    policy_id: int
+    policy_name: str
+    status: str
+    completed_at: datetime | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status.casefold() == "failed"
 
 
 class PolicySpec(_Frozen):

@@ -66,46 +66,47 @@ def enabled_document(enabled: bool) -> bytes:
     return _document(root)
 
 
-def _parse(body: bytes, what: str) -> ET.Element:
+def parse_xml(body: bytes, what: str) -> ET.Element:
+    """Parse a Classic answer with the stdlib parser; XML that does not parse is Jamf failing to answer."""
     try:
         return ET.fromstring(body)
     except ET.ParseError:
         raise JamfUnavailable(f"Jamf answered {what} with XML that does not parse") from None
 
 
-def _text(parent: ET.Element | None, path: str) -> str:
+def text_at(parent: ET.Element | None, path: str) -> str:
     found = None if parent is None else parent.find(path)
     return "" if found is None or found.text is None else found.text.strip()
 
 
-def _int(text: str) -> int | None:
+def int_or_none(text: str) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
 def _ids(parent: ET.Element, path: str) -> tuple[int, ...]:
-    found = (_int(_text(element, "id")) for element in parent.findall(path))
+    found = (int_or_none(text_at(element, "id")) for element in parent.findall(path))
     return tuple(i for i in found if i is not None)
 
 
 def parse_id(body: bytes, what: str = "a policy write") -> int:
     """The id in Classic's create/update answer, ``<policy><id>7</id></policy>``."""
-    number = _int(_text(_parse(body, what), "id"))
+    number = int_or_none(text_at(parse_xml(body, what), "id"))
     if number is None:
         raise JamfUnavailable(f"Jamf answered {what} without an id")
     return number
 
 
 def parse_policy(body: bytes) -> Policy:
-    root = _parse(body, "a policy read")
+    root = parse_xml(body, "a policy read")
     general = root.find("general")
-    number = _int(_text(general, "id"))
+    number = int_or_none(text_at(general, "id"))
     if number is None:
         raise JamfUnavailable("Jamf answered a policy read without a policy id")
     return Policy(
         id=number,
-        name=_text(general, "name"),
-        enabled=_text(general, "enabled").lower() in _TRUE,
-        trigger_checkin=_text(general, "trigger_checkin").lower() in _TRUE,
+        name=text_at(general, "name"),
+        enabled=text_at(general, "enabled").lower() in _TRUE,
+        trigger_checkin=text_at(general, "trigger_checkin").lower() in _TRUE,
         package_ids=_ids(root, "package_configuration/packages/package"),
         group_ids=_ids(root, "scope/computer_groups/computer_group"),
     )
@@ -113,10 +114,10 @@ def parse_policy(body: bytes) -> Policy:
 
 def parse_policy_list(body: bytes) -> list[tuple[int, str]]:
     """``GET /JSSResource/policies``: (id, name) for every policy."""
-    root = _parse(body, "the policy list")
+    root = parse_xml(body, "the policy list")
     found = []
     for element in root.findall("policy"):
-        number = _int(_text(element, "id"))
+        number = int_or_none(text_at(element, "id"))
         if number is not None:
-            found.append((number, _text(element, "name")))
+            found.append((number, text_at(element, "name")))
     return found

@@ -13,6 +13,8 @@ from remedy.jamf import JamfClient
 from remedy.jamf.compliance import compliance
 from remedy.jamf.models import ComplianceCount
 from remedy.remediation.facts import Facts
+from remedy.remediation.rings import RingCount
+from remedy.slack.mrkdwn import escape
 
 
 @dataclass(frozen=True)
@@ -38,16 +40,19 @@ def measure(jamf: JamfClient, facts: Facts) -> ComplianceCount:
     return compliance(jamf, facts.bundle_id, facts.target_version)
 
 
-def last_snapshot(db: Database, key: str, target: str) -> Previous | None:
+def last_snapshot(db: Database, key: str, target: str, ring: str | None = None) -> Previous | None:
+    """The newest snapshot of the whole fleet (``ring`` None) or of one ring, for this target."""
     with db.session() as s:
         row = s.scalar(select(ComplianceSnapshot)
-                       .where(ComplianceSnapshot.ticket_key == key, ComplianceSnapshot.target_version == target)
+                       .where(ComplianceSnapshot.ticket_key == key, ComplianceSnapshot.target_version == target,
+                              ComplianceSnapshot.ring.is_(None) if ring is None else ComplianceSnapshot.ring == ring)
                        .order_by(ComplianceSnapshot.id.desc()).limit(1))
         return Previous(row.compliant, row.total, row.taken_at) if row else None
 
 
-def record(db: Database, facts: Facts, count: ComplianceCount) -> str:
-    """Store the snapshot (and what the ticket remediates); returns the snapshot id."""
+def record(db: Database, facts: Facts, count: ComplianceCount, rings: list[RingCount] | None = None) -> str:
+    """Store the fleet's snapshot, one per started ring, and what the ticket remediates; returns the
+    fleet snapshot's id."""
     with db.session() as s:
         row = s.get(Remediation, facts.key)
         if row is None:
@@ -58,6 +63,10 @@ def record(db: Database, facts: Facts, count: ComplianceCount) -> str:
         snap = ComplianceSnapshot(ticket_key=facts.key, compliant=count.compliant, total=count.total_with_app,
                                   target_version=facts.target_version)
         s.add(snap)
+        for ring in rings or []:
+            s.add(ComplianceSnapshot(ticket_key=facts.key, compliant=ring.compliant, total=ring.with_app,
+                                     target_version=facts.target_version, ring=ring.ring.name,
+                                     failures=ring.failures))
         s.flush()
         return str(snap.id)
 
@@ -67,8 +76,26 @@ def summary_line(m: Measured) -> str:
     c, f = m.count, m.facts
     line = (f"*{m.percent:.1f}% compliant*: {c.compliant}/{c.total_with_app} Macs with {f.app_name} at "
             f"≥ {f.target_version} ({f.bundle_id}), {len(c.behind)} behind")
-    if m.previous is not None:
-        delta = c.compliant - m.previous.compliant
-        arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
-        line += f" · {arrow} {delta:+d} since {m.previous.taken_at:%Y-%m-%d %H:%M} UTC"
-    return line
+    return line + trend(c.compliant, m.previous)
+
+
+def trend(compliant: int, previous: Previous | None) -> str:
+    """' · ▲ +41 since 2026-11-24 09:00 UTC', or nothing without an earlier measurement."""
+    if previous is None:
+        return ""
+    delta = compliant - previous.compliant
+    arrow = "▲" if delta > 0 else "▼" if delta < 0 else "="
+    return f" · {arrow} {delta:+d} since {previous.taken_at:%Y-%m-%d %H:%M} UTC"
+
+
+def ring_line(ring: RingCount, previous: Previous | None) -> str:
+    """'• Pilot (Pilot - Chrome): 97.8% (44/45) ✅ ≥ 90% · 1 failure, 0 waiting, 0 offline · ▲ +3 since …'"""
+    r = ring.ring
+    if r.status == "pending":
+        return f"• {escape(r.label)} ({escape(r.group_name)}): not started · {ring.members} Macs"
+    mark = "✅" if ring.meets_threshold else "⏳"
+    failures = f"{ring.failures} failure{'s' if ring.failures != 1 else ''}"
+    return (f"• *{escape(r.label)}* ({escape(r.group_name)}): {ring.success_rate:.1f}% "
+            f"({ring.compliant}/{ring.with_app}) {mark} ≥ {r.threshold:g}% · {failures}, "
+            f"{ring.waiting} waiting, {ring.offline} offline"
+            + trend(ring.compliant, previous))

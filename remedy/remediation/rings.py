@@ -32,6 +32,7 @@ class Behind:
     version: str
     last_contact: datetime | None
     kind: BehindKind
+    free_disk_mb: int | None = None  # when inventory was read with the STORAGE section
 
 
 @dataclass
@@ -118,7 +119,7 @@ def count(jamf: JamfClient, facts: Facts, rings: tuple[RingView, ...] | list[Rin
         else:
             assert ring.behind is not None
             ring.behind.append(Behind(computer.id, computer.name, installed, aware(computer.last_contact),
-                                      _kind(computer, ring.ring, now)))
+                                      _kind(computer, ring.ring, now), computer.free_disk_mb))
     fleet = ComplianceCount(total_with_app=with_app, compliant=compliant, behind=fleet_behind, missing_app=missing)
     return FleetCounts(fleet, counts)
 

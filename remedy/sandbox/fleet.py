@@ -5,6 +5,12 @@
 policy, a *fate*: how the device fares when a policy reaches it. Rollout rings are fixed slices of the
 device index so that "Pilot" is the same Macs in every run. Times are simulated seconds relative to
 :data:`remedy.sandbox.seed.NOW` (negative = before it).
+
+Each Mac also has a boot drive and its free space, drawn from a random stream of their own so that adding
+them changed no Mac's apps and no fate. Free space starts well above any package's size; the check-in at
+which a policy fails for want of disk space leaves it below the smallest package (:meth:`Device.fill_disk`),
+so inventory explains that failure. (A fate is drawn per policy id and any Mac can draw the disk-space one
+for some policy, so "low" cannot be a fixed trait of a few Macs without changing fates.)
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from remedy.sandbox.seed import REMEDIATION_FACTS
 DAY = 86_400.0
 DEPARTMENTS = ("IT", "Engineering", "Sales", "Finance", "Marketing", "Support", "Legal", "People")
 MACOS_VERSIONS = ("13.6.9", "14.4.1", "14.6.1", "14.7.1", "15.0.1", "15.1", "15.1.1")
-PERMANENT_REASONS = ("Not enough disk space to install the package", "User deferral limit reached")
+DISK_SPACE_REASON = "Not enough disk space to install the package"
+PERMANENT_REASONS = (DISK_SPACE_REASON, "User deferral limit reached")
 TRANSIENT_REASON = "Network connection lost while downloading the package"
 # Rings are fixed slices of ``index % 100`` and disjoint, so each phase only adds new Macs.
 RINGS: dict[str, tuple[int, int]] = {"Pilot - Chrome": (0, 5), "Phase 1": (5, 25), "Phase 2": (25, 60)}
@@ -55,6 +62,12 @@ assert {a.bundle_id: a.target for a in _APPS if a.target} == {
 APPS: dict[str, AppSpec] = {a.bundle_id: a for a in _APPS}
 _AHEAD = {"120.0.6099.109": ("120.0.6099.109", "120.0.6099.129"), "5.17.5": ("5.17.5", "5.17.10"),
           "4.36.140": ("4.36.140", "4.37.94")}  # fmt: skip
+
+# Boot drives as Jamf reports them (decimal megabytes) with the model string of an Apple SSD that size.
+DISKS: tuple[tuple[int, str], ...] = ((251_000, "APPLE SSD AP0256Q"), (500_277, "APPLE SSD AP0512Q"),
+                                      (1_000_240, "APPLE SSD AP1024Q"))  # fmt: skip
+# Free space on a full boot drive: below every simulated package (the smallest is 187 MB).
+FULL_DISK_MB = (40, 180)
 
 _PARTS = re.compile(r"\d+|[A-Za-z]+")
 
@@ -102,10 +115,30 @@ class Device:
     os_version: str
     last_contact: float  # simulated seconds
     offline: bool  # not seen for 30+ days: policies never reach it
+    disk_size_mb: int  # the boot drive, one of DISKS
+    free_disk_mb: int  # available on the boot drive, as the last inventory reported it
     apps: dict[str, str] = field(default_factory=dict)  # bundle id -> installed version
 
     def version_of(self, bundle_id: str) -> str | None:
         return self.apps.get(bundle_id)
+
+    @property
+    def username(self) -> str:
+        return f"user{self.index + 1:05d}"
+
+    @property
+    def mac_address(self) -> str:
+        number = self.index + 1
+        return "A4:83:E7:" + ":".join(f"{(number >> shift) & 0xFF:02X}" for shift in (16, 8, 0))
+
+    @property
+    def disk_model(self) -> str:
+        return next((model for size, model in DISKS if size == self.disk_size_mb), DISKS[0][1])
+
+    def fill_disk(self) -> None:
+        """The boot drive is full: report less free space than the smallest package needs (deterministic)."""
+        low, high = FULL_DISK_MB
+        self.free_disk_mb = min(self.free_disk_mb, low + self.index * 7_919 % (high - low))
 
 
 @dataclass
@@ -122,7 +155,8 @@ class Fleet:
     ) -> Fleet:  # fmt: skip
         """``n`` Macs, the same ones for the same ``seed``; ~``offline_rate`` of them offline for 30+ days."""
         rng = random.Random(seed)
-        devices = [_device(rng, i, offline_rate) for i in range(n)]
+        disks = random.Random(f"storage:{seed}")  # a stream of its own: ``rng``'s draws are as they always were
+        devices = [_device(rng, disks, i, offline_rate) for i in range(n)]
         return cls(devices, seed, failure_rate, transient_rate)
 
     def __len__(self) -> int:
@@ -154,7 +188,7 @@ class Fleet:
         return Fate("success", delay)
 
 
-def _device(rng: random.Random, index: int, offline_rate: float) -> Device:
+def _device(rng: random.Random, disks: random.Random, index: int, offline_rate: float) -> Device:
     number = index + 1
     offline = rng.random() < offline_rate
     seen = -rng.uniform(31 * DAY, 120 * DAY) if offline else -rng.uniform(0, 3 * DAY)
@@ -167,10 +201,12 @@ def _device(rng: random.Random, index: int, offline_rate: float) -> Device:
             apps[app.bundle_id] = rng.choice(_AHEAD[app.target])
         else:
             apps[app.bundle_id] = rng.choice(app.old_versions)
+    disk_size = disks.choice(DISKS)[0]
     return Device(
         index=index, id=str(number), name=f"MAC-{number:05d}", serial=f"C02{number:07d}X", udid=_udid(number),
         department=DEPARTMENTS[rng.randrange(len(DEPARTMENTS))], os_version=rng.choice(MACOS_VERSIONS),
-        last_contact=seen, offline=offline, apps=apps,
+        last_contact=seen, offline=offline, disk_size_mb=disk_size,
+        free_disk_mb=int(disk_size * disks.uniform(0.05, 0.7)), apps=apps,
     )  # fmt: skip
 
 

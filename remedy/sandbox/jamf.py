@@ -53,7 +53,7 @@ Handler = Callable[[JamfState, Request, dict[str, str]], Response]
 VERSIONS = {"inventory": "v4", "smart_groups": "v3", "packages": "v1", "departments": "v1", "version": "v1"}
 MAX_PAGE_SIZE = 2000
 CLASSIC = "/JSSResource"
-_SECTIONS = {"GENERAL", "APPLICATIONS", "OPERATING_SYSTEM", "USER_AND_LOCATION"}
+_SECTIONS = {"GENERAL", "APPLICATIONS", "STORAGE", "OPERATING_SYSTEM", "USER_AND_LOCATION"}
 _SORTS: dict[str, Callable[[Device], Any]] = {"id": lambda d: d.index, "general.name": lambda d: d.name,
                                               "udid": lambda d: d.udid}  # fmt: skip
 
@@ -100,7 +100,7 @@ def _token(state: JamfState, request: Request, args: dict[str, str]) -> Response
 
 
 def _device_json(device: Device, sections: set[str]) -> Json:
-    body: Json = {"id": device.id, "udid": device.udid, "general": None, "applications": None,
+    body: Json = {"id": device.id, "udid": device.udid, "general": None, "applications": None, "storage": None,
                   "operatingSystem": None, "userAndLocation": None}  # fmt: skip
     if "GENERAL" in sections:
         body["general"] = {"name": device.name, "lastContact": _ts(device.last_contact), "platform": "Mac",
@@ -108,13 +108,27 @@ def _device_json(device: Device, sections: set[str]) -> Json:
                            "remoteManagement": {"managed": True}, "supervised": True}  # fmt: skip
     if "APPLICATIONS" in sections:
         body["applications"] = [_app_json(bundle_id, version) for bundle_id, version in device.apps.items()]
+    if "STORAGE" in sections:
+        body["storage"] = _storage_json(device)
     if "OPERATING_SYSTEM" in sections:
         body["operatingSystem"] = {"name": "macOS", "version": device.os_version}
     if "USER_AND_LOCATION" in sections:
-        user = f"user{device.index + 1:05d}"
+        user = device.username
         body["userAndLocation"] = {"username": user, "email": f"{user}@example.com",
                                    "departmentId": str(DEPARTMENTS.index(device.department) + 1)}  # fmt: skip
     return body
+
+
+def _storage_json(device: Device) -> Json:
+    """The STORAGE section (``ComputerStorage`` in the schema): one internal SSD with the boot partition."""
+    size, free = device.disk_size_mb, device.free_disk_mb
+    boot = {"name": "Macintosh HD (Boot Partition)", "sizeMegabytes": size, "availableMegabytes": free,
+            "partitionType": "BOOT", "percentUsed": 100 - free * 100 // size, "fileVault2State": "ENCRYPTED",
+            "fileVault2ProgressPercent": None, "lvmManaged": False}  # fmt: skip
+    disk = {"id": device.id, "device": "disk0", "model": device.disk_model, "revision": "2142.100.",
+            "serialNumber": f"0ba0{device.index + 1:012x}", "sizeMegabytes": size, "smartStatus": "Verified",
+            "type": "false", "partitions": [boot]}  # fmt: skip
+    return {"bootDriveAvailableSpaceMegabytes": free, "disks": [disk]}
 
 
 def _app_json(bundle_id: str, version: str) -> Json:
@@ -209,6 +223,19 @@ def _classic_policies(state: JamfState, request: Request, args: dict[str, str]) 
     return xml_response(body.encode())
 
 
+def _computer_history(state: JamfState, request: Request, args: dict[str, str]) -> Response:
+    """The whole history, or the ``subset/General&PolicyLogs`` asked for (names as Jamf's, any case)."""
+    device = state.fleet.by_id(args["id"])
+    if device is None:  # Classic words a missing record the way it words a missing path
+        raise JamfProblem(404, "The server has not found anything matching the request URI")
+    if "subset" in args:
+        asked = {name.strip().lower() for name in args["subset"].split("&")}
+        sections = {section for name, section in xml.HISTORY_SUBSETS.items() if name in asked}
+    else:
+        sections = set(xml.HISTORY_SUBSETS.values())
+    return xml_response(xml.history_document(state, device, sections))
+
+
 def _get_policy(state: JamfState, request: Request, args: dict[str, str]) -> Response:
     return xml_response(xml.policy_document(state, state.policy(args["id"])))
 
@@ -249,6 +276,8 @@ _URLS = Map([
     Rule(f"/api/{VERSIONS['packages']}/packages", endpoint="packages", methods=["GET"]),
     Rule(f"/api/{VERSIONS['packages']}/packages/<id>", endpoint="package", methods=["GET"]),
     Rule(f"{CLASSIC}/computergroups/id/<id>", endpoint="classic_group", methods=["GET"]),
+    Rule(f"{CLASSIC}/computerhistory/id/<id>", endpoint="computer_history", methods=["GET"]),
+    Rule(f"{CLASSIC}/computerhistory/id/<id>/subset/<subset>", endpoint="computer_history", methods=["GET"]),
     Rule(f"{CLASSIC}/policies", endpoint="classic_policies", methods=["GET"]),
     Rule(f"{CLASSIC}/policies/id/<id>", endpoint="get_policy", methods=["GET"]),
     Rule(f"{CLASSIC}/policies/id/<id>", endpoint="create_policy", methods=["POST"]),
@@ -263,7 +292,8 @@ _HANDLERS: dict[str, Handler] = {
     "smart_groups": _smart_groups, "create_smart_group": _create_smart_group, "smart_group": _smart_group,
     "membership": _membership,
     "packages": _packages, "package": lambda state, request, args: json_response(_package_json(state, args["id"])),
-    "classic_group": _classic_group, "classic_policies": _classic_policies, "get_policy": _get_policy,
+    "classic_group": _classic_group, "computer_history": _computer_history,
+    "classic_policies": _classic_policies, "get_policy": _get_policy,
     "create_policy": _create_policy, "update_policy": _update_policy, "delete_policy": _delete_policy,
 }  # fmt: skip
 _NO_AUTH = {"health", "token"}

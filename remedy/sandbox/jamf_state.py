@@ -22,7 +22,7 @@ from typing import Literal
 from werkzeug.wrappers import Request
 
 from remedy.sandbox.faults import Faults, InjectedFailure
-from remedy.sandbox.fleet import ALL_MACS, RINGS, Device, Fate, Fleet, compare_versions
+from remedy.sandbox.fleet import ALL_MACS, DISK_SPACE_REASON, RINGS, Device, Fate, Fleet, compare_versions
 from remedy.sandbox.seed import REMEDIATION_FACTS
 
 
@@ -82,8 +82,9 @@ class Policy:
 class PolicyLog:
     device_id: str
     status: Literal["Completed", "Failed"]
-    reason: str
+    reason: str  # the simulator's own record: Jamf's computer history does not carry it
     at: float  # simulated seconds
+    policy_id: int = 0  # last, with a default: positional construction keeps working
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ class JamfState(Faults):
     # Queued check-ins as (time, seq, policy id, device index); seq keeps equal times in queue order.
     _due: list[tuple[float, int, int, int]] = field(default_factory=list, init=False)
     _scheduled: set[tuple[int, int]] = field(default_factory=set, init=False)  # (policy, device index) queued/run
-    _logs: dict[int, list[PolicyLog]] = field(default_factory=dict, init=False)
+    _logs: dict[int, list[PolicyLog]] = field(default_factory=dict, init=False)  # by policy id
+    _device_logs: dict[int, list[PolicyLog]] = field(default_factory=dict, init=False)  # by device index
     _seq: int = field(default=0, init=False)
     _retried: set[tuple[int, int]] = field(default_factory=set, init=False)
     _fates: dict[tuple[int, int], Fate] = field(default_factory=dict, init=False)  # drawn once, reused at check-in
@@ -205,6 +207,12 @@ class JamfState(Faults):
     def policy_logs(self, policy_id: int) -> list[PolicyLog]:
         with self.lock:
             return list(self._logs.get(policy_id, []))
+
+    def device_policy_logs(self, device_id: str | int) -> list[PolicyLog]:
+        """Every policy run on one Mac, newest first (runs at the same moment: the last recorded first)."""
+        with self.lock:
+            logs = list(self._device_logs.get(self.device(device_id).index, []))
+        return sorted(reversed(logs), key=lambda log: log.at, reverse=True)
 
     def compliance(self, bundle_id: str, version: str, device_ids: list[str] | None = None) -> Compliance:
         """How many Macs with the app run ``version`` or newer, by the simulator's own version compare."""
@@ -293,20 +301,25 @@ class JamfState(Faults):
         device = self.fleet.devices[index]
         device.last_contact = at
         fate = self._fates.get((policy_id, index)) or self.fleet.fate(device, policy_id)
-        logs = self._logs.setdefault(policy_id, [])
         if fate.kind == "permanent":
-            logs.append(PolicyLog(device.id, "Failed", fate.reason, at))
+            if fate.reason == DISK_SPACE_REASON:
+                device.fill_disk()  # the inventory sent with this check-in shows the full drive
+            self._log(PolicyLog(device.id, "Failed", fate.reason, at, policy_id), index)
             return
         if fate.kind == "transient" and (policy_id, index) not in self._retried:
             self._retried.add((policy_id, index))
-            logs.append(PolicyLog(device.id, "Failed", fate.reason, at))
+            self._log(PolicyLog(device.id, "Failed", fate.reason, at, policy_id), index)
             self._push(at + fate.retry, policy_id, index)  # the next check-in tries again
             return
         for package_id, action in policy.packages:
             package = self.packages[package_id]
             if action.lower() in ("install", "cache and install"):
                 device.apps[package.bundle_id] = package.version
-        logs.append(PolicyLog(device.id, "Completed", "", at))
+        self._log(PolicyLog(device.id, "Completed", "", at, policy_id), index)
+
+    def _log(self, log: PolicyLog, index: int) -> None:
+        self._logs.setdefault(log.policy_id, []).append(log)
+        self._device_logs.setdefault(index, []).append(log)
 
 
 def _int(value: str | int) -> int:

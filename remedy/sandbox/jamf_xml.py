@@ -1,4 +1,5 @@
-"""Classic API (``/JSSResource``) XML in and out, and the HTML pages Classic answers errors with.
+"""Classic API (``/JSSResource``) XML in and out (policies, groups, a Mac's computer history), and the
+HTML pages Classic answers errors with.
 
 Only the policy fields a remediation rollout uses are read; the rest of a ``<policy>`` is accepted and
 ignored, as Jamf ignores elements it does not know. Parsing uses the stdlib ``xml.etree``; the bodies come
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import html
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 from werkzeug.http import HTTP_STATUS_CODES
 
-from remedy.sandbox.jamf_state import Group, JamfProblem, JamfState, Policy
+from remedy.sandbox.fleet import Device
+from remedy.sandbox.jamf_state import Group, JamfProblem, JamfState, Policy, PolicyLog
+from remedy.sandbox.seed import NOW
 
 _TRUE = {"true", "1", "yes"}
 
@@ -129,6 +133,54 @@ def group_document(state: JamfState, group: Group) -> bytes:
         for tag, value in (("id", device.id), ("name", device.name), ("serial_number", device.serial)):
             _sub(element, tag, value)
     return _document(root)
+
+
+# A computer history's sections in Jamf's order, by the name a ``/subset/`` path asks for them with.
+# Only general and policy_logs carry data here; the rest come back empty, as on a Mac with no such events.
+HISTORY_SUBSETS = {"general": "general", "computerusagelogs": "computer_usage_logs", "audits": "audits",
+                   "policylogs": "policy_logs", "casperremotelogs": "casper_remote_logs",
+                   "screensharinglogs": "screen_sharing_logs", "casperimaginglogs": "casper_imaging_logs",
+                   "commands": "commands", "userlocation": "user_location",
+                   "macappstoreapplications": "mac_app_store_applications"}  # fmt: skip
+_HISTORY_PARTS = {"commands": ("completed", "pending", "failed"),
+                  "mac_app_store_applications": ("installed", "pending", "failed")}  # fmt: skip
+
+
+def history_document(state: JamfState, device: Device, sections: set[str]) -> bytes:
+    """``<computer_history>`` with the ``sections`` (values of :data:`HISTORY_SUBSETS`) asked for.
+
+    Policy logs come newest first and carry Jamf's three renderings of the time and the status, never
+    the reason a run failed: Jamf keeps that in the policy log's details, outside this API.
+    """
+    root = ET.Element("computer_history")
+    for section in HISTORY_SUBSETS.values():
+        if section not in sections:
+            continue
+        element = _sub(root, section)
+        if section == "general":
+            for tag, value in (("id", device.id), ("name", device.name), ("udid", device.udid),
+                               ("serial_number", device.serial), ("mac_address", device.mac_address)):  # fmt: skip
+                _sub(element, tag, value)
+        elif section == "policy_logs":
+            for log in state.device_policy_logs(device.id):
+                _policy_log(state, element, device, log)
+        for part in _HISTORY_PARTS.get(section, ()):
+            _sub(element, part)
+    return _document(root)
+
+
+def _policy_log(state: JamfState, parent: ET.Element, device: Device, log: PolicyLog) -> None:
+    when = NOW + timedelta(milliseconds=round(log.at * 1000))  # whole milliseconds, as Jamf keeps them
+    policy = state.policies.get(log.policy_id)
+    element = _sub(parent, "policy_log")
+    hour, noon = when.hour % 12 or 12, "AM" if when.hour < 12 else "PM"  # not %p: that one follows the locale
+    for tag, value in (("policy_id", log.policy_id), ("policy_name", policy.name if policy else ""),
+                       ("username", device.username),
+                       ("date_completed", f"{when:%Y/%m/%d} at {hour}:{when:%M} {noon}"),
+                       ("date_completed_epoch", round(when.timestamp() * 1000)),
+                       ("date_completed_utc", f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}+0000"),
+                       ("status", log.status)):  # fmt: skip
+        _sub(element, tag, value)
 
 
 def error_page(status: int, message: str) -> str:

@@ -198,3 +198,24 @@ def test_a_forged_button_is_refused(runtime: Runtime) -> None:
     runtime.drain()
     assert "does not match" in _answer(runtime, sent)
     assert _policies(runtime)["CPE-3222 Chrome 120.0.6099.109"].group_ids == [PILOT]
+
+
+def test_token_expiry_mid_rollout_is_invisible(runtime: Runtime) -> None:
+    assert _run(runtime, "create jamf policy CPE-3222").startswith("✅")
+    runtime.sandbox.jamf_state.expire_tokens()  # Jamf forgets every token between two commands
+    assert _run(runtime, "deploy pilot CPE-3222").startswith("✅")
+    assert _policies(runtime)["CPE-3222 Chrome 120.0.6099.109"].enabled
+
+
+def test_concurrent_creates_make_one_policy(runtime: Runtime) -> None:
+    # Two engineers run `create jamf policy` at once: the loser of the create race meets Jamf's 409
+    # ("Duplicate name"), finds the winner's policy by name and updates it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from remedy.remediation.policies import ensure_policy
+
+    jamf = runtime.services.jamf
+    with ThreadPoolExecutor(6) as pool:
+        made = list(pool.map(lambda _: ensure_policy(jamf, "CPE-3222 race", 1, [PILOT]), range(6)))
+    assert len({m.policy_id for m in made}) == 1 and sum(m.created for m in made) == 1
+    assert [p.name for p in runtime.sandbox.jamf_state.policies.values()] == ["CPE-3222 race"]

@@ -1,0 +1,66 @@
+"""`/remedy compliance gaps`: remediations in rollout below their compliance target near their deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from remedy.errors import UserError
+from remedy.jira.jql import in_list
+from remedy.jira.models import Issue
+from remedy.parallel import parallel
+from remedy.remediation.facts import facts_from_issue
+from remedy.remediation.gaps import Gap, line, ordered
+from remedy.remediation.measure import measure
+from remedy.slack import blocks
+from workers.context import JobContext, job_context
+
+
+def compliance_gaps(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
+    """Tickets from the pilot phase on, measured live, below the last ring's threshold; the urgent
+    ones (due within a week or overdue) first, with the pace needed to make the date."""
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        names = [p.name for p in svc.workflow.phases]
+        # From the pilot up to (not including) the last phase: the remediations that are rolling out.
+        rolling = [p.jira_status for p in svc.workflow.phases[names.index(svc.workflow.pilot_phase):-1]]
+        issues = list(svc.jira.search(in_list("status", rolling) + " ORDER BY key ASC"))
+        readable, unclear = _split(issues)
+        today = svc.clock().date()
+        target = svc.workflow.rings[-1].threshold
+        counts = parallel([_measure(ctx, issue) for issue in readable])
+        gaps = [Gap(facts_from_issue(i), c, target, i.due_date, today) for i, c in zip(readable, counts, strict=True)]
+        urgent, later = ordered(gaps)
+        _answer(ctx, urgent, later, unclear, len(issues), target)
+
+
+def _split(issues: list[Issue]) -> tuple[list[Issue], list[str]]:
+    readable, unclear = [], []
+    for issue in issues:
+        try:
+            facts_from_issue(issue)
+            readable.append(issue)
+        except UserError:
+            unclear.append(issue.key)
+    return readable, unclear
+
+
+def _measure(ctx: JobContext, issue: Issue) -> Callable[[], Any]:
+    return lambda: measure(ctx.services.jamf, facts_from_issue(issue))
+
+
+def _answer(ctx: JobContext, urgent: list[Gap], later: list[Gap], unclear: list[str], total: int,
+            target: float) -> None:
+    if not urgent and not later:
+        note = f" ({', '.join(unclear)} don't say what they remediate)" if unclear else ""
+        ctx.done(f"No compliance gaps: the {total} remediation(s) in rollout are at or above {target:g}%{note}.")
+        return
+    parts = []
+    if urgent:
+        parts.append("*Behind target, due within a week*\n" + "\n".join(line(g) for g in urgent))
+    if later:
+        parts.append("*Behind target, more time left*\n" + "\n".join(line(g) for g in later))
+    if unclear:
+        parts.append(f"_Not measured: {', '.join(unclear)} (no Bundle ID / Target version in the description)_")
+    head = f"📉 Compliance gaps: {len(urgent)} urgent, {len(later)} more, of {total} in rollout"
+    ctx.show(head, [blocks.section(head), *(blocks.section(p) for p in parts)])
