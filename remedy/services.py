@@ -68,7 +68,7 @@ class Services:
 
     @cached_property
     def audit(self) -> AuditWriter:
-        return AuditWriter(self.db)
+        return AuditWriter(self.db, clock=lambda: self.clock())
 
     @cached_property
     def jira(self) -> JiraClient:

@@ -30,7 +30,7 @@ def compliance(origin: dict[str, Any], key: str, **_: Any) -> None:
             previous = last_snapshot(svc.db, key, facts.target_version)
             count = measure(svc.jamf, facts)
             svc.actions.run_once(ctx.key("snapshot"), "compliance.snapshot", key,
-                                 do=lambda: record(svc.db, facts, count))
+                                 do=lambda: record(svc.db, facts, count, taken_at=svc.clock()))
             line = f"📊 *{key}* {summary_line(Measured(facts, count, previous))}"
         parallel([lambda: thread_reply(ctx, key, line, [blocks.section(line)], "compliance"),
                   lambda: ctx.done(line)])
@@ -43,7 +43,7 @@ def _by_ring(ctx: JobContext, facts: Facts, known: RemediationView) -> str:
     counts = rings.count(svc.jamf, facts, known.rings, svc.clock())
     started = [c for c in counts.rings if c.ring.status != "pending"]
     svc.actions.run_once(ctx.key("snapshot"), "compliance.snapshot", key,
-                         do=lambda: record(svc.db, facts, counts.fleet, started))
+                         do=lambda: record(svc.db, facts, counts.fleet, started, svc.clock()))
     fleet, failures = Measured(facts, counts.fleet, previous), counts.failures
     c = counts.fleet
     head = (f"📊 *{key}* *{fleet.percent:.1f}% complete*, {failures} failure{'s' if failures != 1 else ''}: "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,8 +47,10 @@ def _row_hash(row: AuditEvent) -> str:
 class AuditWriter:
     """Appends events; concurrent writers race on the unique ``seq`` and the loser retries."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] | None = None) -> None:
         self._db = db
+        # The sandbox runs on simulated time; its audit trail must read on the same clock as its rollout.
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     def append(self, actor: str, action: str, target: str | None = None, *, source: str = "slack",
                data: dict[str, Any] | None = None, once_key: str | None = None) -> AuditEvent | None:
@@ -59,7 +61,7 @@ class AuditWriter:
                 with self._db.session() as s:
                     if once_key is not None:
                         s.add(Action(idempotency_key=once_key, kind="audit", target=target, status="done"))
-                    return self._append_once(s, actor, action, target, source, payload)
+                    return self._append_once(s, actor, action, target, source, payload, self._clock())
             except IntegrityError:
                 if once_key is not None and self._already(once_key):
                     return None
@@ -73,11 +75,10 @@ class AuditWriter:
 
     @staticmethod
     def _append_once(s: Session, actor: str, action: str, target: str | None, source: str,
-                     data: dict[str, Any]) -> AuditEvent:
+                     data: dict[str, Any], ts: datetime) -> AuditEvent:
         last = s.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one_or_none()
         seq = 1 if last is None else last.seq + 1
         prev = GENESIS if last is None else last.hash
-        ts = datetime.now(UTC)
         row = AuditEvent(seq=seq, ts=ts, actor=actor, action=action, target=target, source=source,
                          data=data, prev_hash=prev, hash="")
         row.hash = _row_hash(row)

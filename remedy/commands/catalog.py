@@ -39,8 +39,11 @@ AVAILABLE_JOBS: dict[str, str] = {
     "create jamf policy": "workers.rollout.create_policy",
     "deploy pilot": "workers.rollout.deploy_pilot",
     "rollout next": "workers.decisions.rollout_next",
+    "validate rollback": "workers.rollback.validate_rollback",
+    "rollback status": "workers.rollback.rollback_status",
     "exceptions": "workers.jamf_actions.exceptions",
     "compliance gaps": "workers.gaps.compliance_gaps",
+    "audit report": "workers.reports.audit_report",
 }
 
 

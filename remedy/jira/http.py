@@ -32,6 +32,8 @@ log = logging.getLogger("remedy.jira")
 _DETAIL_LIMIT = 300
 _WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _ISSUE_IN_PATH = re.compile(r"/rest/api/3/issue/([^/?#]+)")
+# Jira's plain-text answer to a multipart POST without ``X-Atlassian-Token: no-check``.
+_XSRF_FAILED = "XSRF check failed"
 _VERBS = {"GET": "view", "POST": "change", "PUT": "edit", "DELETE": "delete", "PATCH": "edit"}
 
 class JiraHttp:
@@ -149,6 +151,9 @@ def error_for(response: httpx.Response, method: str, path: str, subject: str | N
         return JiraAuthError("Jira rejected the credentials (HTTP 401): check the Jira email and API token")
     if status == 403:
         what = action or f"{_VERBS.get(method, 'change')} {subject or path}"
+        if _XSRF_FAILED in response.text:  # our bug, not a missing permission: say which
+            return JiraForbidden(f"Jira blocked the request to {what}: XSRF check failed "
+                                 "(the X-Atlassian-Token: no-check header is missing)")
         return JiraForbidden(f"No permission to {what} in Jira")
     if status == 404:
         return JiraNotFound(f"{subject} not found in Jira" if subject else f"Jira has nothing at {path}")

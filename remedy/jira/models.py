@@ -68,6 +68,19 @@ class Comment(_Frozen):
         return str(marker) if marker is not None else None
 
 
+class Attachment(_Frozen):
+    """A file attached to an issue. Jira keeps every upload, even under a name already used, so
+    remedy treats the file name as the identity of what it attached."""
+
+    id: str
+    filename: str
+    size: int = 0
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> Attachment:
+        return cls(id=str(data["id"]), filename=str(data.get("filename") or ""), size=int(data.get("size") or 0))
+
+
 class IssueLink(_Frozen):
     """One link as seen from the issue that holds it.
 

@@ -102,3 +102,11 @@ def supersede(db: Database, decision_id: int) -> bool:
                                                        RolloutDecision.status == "pending")
                          .values(status="replaced"))
         return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def for_ticket(db: Database, key: str) -> list[DecisionView]:
+    """Every card of a ticket, oldest first (the audit report lists them all)."""
+    with db.session() as s:
+        rows = s.scalars(select(RolloutDecision).where(RolloutDecision.ticket_key == key)
+                         .order_by(RolloutDecision.id))
+        return [_view(r) for r in rows]

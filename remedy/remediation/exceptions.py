@@ -19,6 +19,7 @@ from remedy.parallel import parallel
 from remedy.remediation.rings import Behind, FleetCounts
 
 PAGE_SIZE = 20
+EXCEPTION_LIMIT = 100  # a report lists this many with reasons (one history call each), then counts the rest
 DEFAULT_NEED_MB = 1024  # when Jamf doesn't record the package's size
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?B)?", re.IGNORECASE)
 _MB = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024, "B": 1 / (1024 * 1024)}

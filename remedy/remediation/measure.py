@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from remedy.db.models import ComplianceSnapshot, Remediation
+from remedy.db.models import ComplianceSnapshot, Remediation, utcnow
 from remedy.db.session import Database
 from remedy.jamf import JamfClient
 from remedy.jamf.compliance import compliance
@@ -50,7 +50,8 @@ def last_snapshot(db: Database, key: str, target: str, ring: str | None = None) 
         return Previous(row.compliant, row.total, row.taken_at) if row else None
 
 
-def record(db: Database, facts: Facts, count: ComplianceCount, rings: list[RingCount] | None = None) -> str:
+def record(db: Database, facts: Facts, count: ComplianceCount, rings: list[RingCount] | None = None,
+           taken_at: datetime | None = None) -> str:
     """Store the fleet's snapshot, one per started ring, and what the ticket remediates; returns the
     fleet snapshot's id."""
     with db.session() as s:
@@ -60,12 +61,13 @@ def record(db: Database, facts: Facts, count: ComplianceCount, rings: list[RingC
                               target_version=facts.target_version))
         else:
             row.app_name, row.bundle_id, row.target_version = facts.app_name, facts.bundle_id, facts.target_version
+        at = taken_at or utcnow()
         snap = ComplianceSnapshot(ticket_key=facts.key, compliant=count.compliant, total=count.total_with_app,
-                                  target_version=facts.target_version)
+                                  target_version=facts.target_version, taken_at=at)
         s.add(snap)
         for ring in rings or []:
             s.add(ComplianceSnapshot(ticket_key=facts.key, compliant=ring.compliant, total=ring.with_app,
-                                     target_version=facts.target_version, ring=ring.ring.name,
+                                     target_version=facts.target_version, ring=ring.ring.name, taken_at=at,
                                      failures=ring.failures))
         s.flush()
         return str(snap.id)

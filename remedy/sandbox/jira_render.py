@@ -16,14 +16,14 @@ from remedy.sandbox import seed
 from remedy.sandbox.seed import CommentRecord, IssueRecord, LinkRecord, Person, Transition
 
 if TYPE_CHECKING:
-    from remedy.sandbox.jira_state import BulkTask, JiraProblem, JiraState
+    from remedy.sandbox.jira_state import AttachmentRecord, BulkTask, JiraProblem, JiraState
 
 API = "/rest/api/3"
 Json = dict[str, Any]
 ALL_FIELDS = (
     "summary", "status", "priority", "assignee", "reporter", "labels", "issuetype", "project",
     "created", "updated", "duedate", "description", "parent", "subtasks", "issuelinks", "comment",
-    "resolution", "resolutiondate", "watches",
+    "resolution", "resolutiondate", "watches", "attachment",
 )  # fmt: skip
 
 
@@ -127,6 +127,15 @@ def comment_json(state: JiraState, base: str, issue: IssueRecord, comment: Comme
     return shown
 
 
+def attachment_json(state: JiraState, base: str, attachment: AttachmentRecord) -> Json:
+    """The spec's Attachment, as addAttachment answers and the issue's ``attachment`` field lists.
+    ``created`` follows the schema (date-time) where the spec's example sends epoch milliseconds."""
+    return {"self": f"{base}{API}/attachment/{attachment.id}", "id": attachment.id, "filename": attachment.filename,
+            "author": user_json(base, state.users.get(attachment.author)), "created": ts(attachment.created),
+            "size": attachment.size, "mimeType": attachment.mime_type,
+            "content": f"{base}{API}/attachment/content/{attachment.id}"}  # fmt: skip
+
+
 def transition_json(base: str, transition: Transition) -> Json:
     return {"id": transition.id, "name": transition.name, "to": status_json(base, transition.target),
             "hasScreen": False, "isGlobal": False, "isInitial": False, "isAvailable": True,
@@ -173,6 +182,7 @@ def issue_json(state: JiraState, base: str, issue: IssueRecord, selected: set[st
         "resolution": resolution, "resolutiondate": ts(issue.resolution_date) if issue.resolution_date else None,
         "watches": {"self": f"{base}{API}/issue/{issue.key}/watchers", "watchCount": len(issue.watchers),
                     "isWatching": state.myself_id in issue.watchers},
+        "attachment": [attachment_json(state, base, a) for a in state.attachments.get(issue.key, [])],
     }  # fmt: skip
     if issue.parent_key in state.issues:
         # Jira omits "parent" entirely (rather than sending null) on issues without one.

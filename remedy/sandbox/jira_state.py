@@ -62,6 +62,22 @@ class BulkTask:
     polls: int = 0
 
 
+@dataclass(frozen=True)
+class AttachmentRecord:
+    """A file attached to an issue; ids are site-wide, as comment ids are."""
+
+    id: str
+    author: str  # accountId
+    created: datetime
+    filename: str
+    mime_type: str
+    content: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
 @dataclass
 class JiraState(Faults):
     email: str
@@ -77,6 +93,7 @@ class JiraState(Faults):
     requests: list[RecordedRequest] = field(default_factory=list)
     forbidden: dict[str, frozenset[str]] = field(default_factory=dict)  # issue key -> refused methods
     bulk_tasks: dict[str, BulkTask] = field(default_factory=dict)
+    attachments: dict[str, list[AttachmentRecord]] = field(default_factory=dict)  # by issue key, oldest first
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
@@ -166,6 +183,11 @@ class JiraState(Faults):
                 shown.append((outward, link.outward_key) if mine else (inward, link.inward_key))
         return shown
 
+    def attachments_of(self, key: str) -> list[AttachmentRecord]:
+        """The issue's attachments, oldest first (content included, for tests to read)."""
+        with self.lock:
+            return list(self.attachments.get(self._issue(key).key, []))
+
     def watchers(self, key: str) -> list[str]:
         return list(self._issue(key).watchers)
 
@@ -222,6 +244,14 @@ class JiraState(Faults):
         issue.comments.append(comment)
         issue.updated = now
         return comment
+
+    def attach(self, issue: IssueRecord, filename: str, mime_type: str, content: bytes) -> AttachmentRecord:
+        numbers = [int(a.id) for files in self.attachments.values() for a in files]
+        now = self.clock()
+        record = AttachmentRecord(str(max([10000, *numbers]) + 1), self.myself_id, now, filename, mime_type, content)
+        self.attachments.setdefault(issue.key, []).append(record)
+        issue.updated = now
+        return record
 
     def new_issue(self, **values: Any) -> IssueRecord:
         """Create an issue in To Do with the next key; ``values`` are IssueRecord fields."""

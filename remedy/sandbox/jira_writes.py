@@ -7,6 +7,7 @@ any change, so a 400 leaves the issue exactly as it was (Jira edits are all-or-n
 from __future__ import annotations
 
 import json
+import mimetypes
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,7 +15,16 @@ from werkzeug.wrappers import Request, Response
 
 from remedy.sandbox import seed
 from remedy.sandbox.jira_fields import SETTERS, Setter, cannot_set, comment_body, entity_properties, field_setters
-from remedy.sandbox.jira_render import API, Json, base_url, bulk_progress_json, comment_json, json_response, no_content
+from remedy.sandbox.jira_render import (
+    API,
+    Json,
+    attachment_json,
+    base_url,
+    bulk_progress_json,
+    comment_json,
+    json_response,
+    no_content,
+)
 from remedy.sandbox.jira_state import TOUCHED, JiraProblem, JiraState
 from remedy.sandbox.seed import IssueRecord
 
@@ -29,7 +39,9 @@ DENIED = {
     "assign": (403, "You do not have permission to assign issues."),
     "watchers": (403, "You do not have the permission to manage the watcher list."),
     "subtask": (403, "You do not have permission to create subtasks for this issue."),
+    "attach": (403, "You do not have permission to create attachments for this issue."),
 }
+_MAX_FILES = 60  # addAttachment: "more than 60 files are requested to be uploaded" is a 413
 
 
 def json_body(request: Request) -> Any:
@@ -61,6 +73,25 @@ def add_comment(state: JiraState, request: Request, args: dict[str, str]) -> Res
     comment = state.add_comment(issue, doc, properties)
     shown = comment_json(state, base_url(request), issue, comment, request.args.get("expand", ""))
     return json_response(shown, 201)
+
+
+def add_attachments(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    """``addAttachment``: multipart parts named ``file``; Jira's XSRF filter answers first, in plain text."""
+    if request.headers.get("X-Atlassian-Token", "").lower() not in ("no-check", "nocheck"):
+        return Response("XSRF check failed", status=403, mimetype="text/plain")
+    if request.mimetype != "multipart/form-data":
+        raise JiraProblem(415, "Attachments must be sent as multipart/form-data.")
+    issue = state.require(args["id_or_key"], "POST", DENIED["attach"])
+    parts = request.files.getlist("file")  # parts under any other name are ignored: Jira answers []
+    if len(parts) > _MAX_FILES:
+        raise JiraProblem(413, f"You can attach at most {_MAX_FILES} files at once.")
+    added = []
+    for part in parts:
+        name = part.filename or "attachment"
+        mime = part.mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        added.append(state.attach(issue, name, mime, part.read()))
+    base = base_url(request)
+    return json_response([attachment_json(state, base, a) for a in added])
 
 
 def do_transition(state: JiraState, request: Request, args: dict[str, str]) -> Response:

@@ -169,6 +169,22 @@ class Poster:
                                         recover=lambda: self._find_posted(channel, thread_ts, idempotency_key))
         return Posted(channel, outcome.external_id, thread_ts, reused=outcome.reused)
 
+    def upload(self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str,
+               idempotency_key: str) -> str:
+        """Share a file in ``channel`` (under ``thread_ts`` when given), at most once per key; returns
+        the file id. Slack keeps no metadata on a file for us to find it by after a crash, so a run
+        that died mid-upload uploads again: a duplicate file beats a missing one."""
+        def send() -> str:
+            try:
+                resp = self.client.files_upload_v2(channel=channel, thread_ts=thread_ts, filename=filename,
+                                                   content=content, title=title)
+            except SlackApiError as exc:
+                raise _as_post_error(exc) from exc
+            files: list[dict[str, Any]] = resp.get("files") or [resp.get("file") or {}]
+            return str(files[0]["id"])
+
+        return self.actions.run_once(idempotency_key, "slack.upload", channel, send).external_id
+
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None) -> None:
         """Replace a message we posted (a decided go/no-go card). Editing to the same content again
         is harmless, so a retried job may repeat it."""

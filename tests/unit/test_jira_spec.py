@@ -137,6 +137,7 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     setup: Callable[[JiraState], None] | None = None
     auth: bool = True
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None  # multipart parts, sent instead of a JSON body
 
     @property
     def name(self) -> str:
@@ -156,6 +157,7 @@ SUBTASK = {"fields": {"project": {"key": "CPE"}, "parent": {"key": "CPE-3222"}, 
                       "issuetype": {"name": "Sub-task"}, "labels": ["pilot"], "description": DOC,
                       "assignee": {"accountId": ALICE}}}  # fmt: skip
 BLOCKS = {"type": {"name": "Blocks"}, "inwardIssue": {"key": "CPE-3222"}, "outwardIssue": {"key": "CPE-3445"}}
+ATTACHMENT = [("file", ("audit.md", b"# Audit\n", "text/markdown"))]
 CALLS = [
     Call("GET", ISSUE, f"{API}/issue/CPE-3222", 200, params={"fields": "*all"}),
     Call("GET", ISSUE, f"{API}/issue/CPE-9999", 404),
@@ -205,6 +207,10 @@ CALLS = [
     Call("GET", f"{API}/bulk/queue/{{taskId}}", f"{API}/bulk/queue/10000", 200, setup=_bulk_task(polled=0)),
     Call("GET", f"{API}/bulk/queue/{{taskId}}", f"{API}/bulk/queue/10000", 200, setup=_bulk_task(polled=1)),
     Call("GET", f"{API}/serverInfo", f"{API}/serverInfo", 200, auth=False),
+    Call("POST", f"{ISSUE}/attachments", f"{API}/issue/CPE-3222/attachments", 200, files=ATTACHMENT),
+    Call("POST", f"{ISSUE}/attachments", f"{API}/issue/CPE-9999/attachments", 404, files=ATTACHMENT),
+    Call("POST", f"{ISSUE}/attachments", f"{API}/issue/CPE-3222/attachments", 403, files=ATTACHMENT,
+         setup=lambda s: s.forbid("CPE-3222")),
 ]
 
 
@@ -217,6 +223,9 @@ def http() -> Iterator[tuple[JiraState, httpx.Client]]:
 
 
 def _send(client: httpx.Client, call: Call) -> httpx.Response:
+    if call.files is not None:  # Jira blocks multipart POSTs without this header (XSRF)
+        return client.request(call.method, call.path, params=call.params, files=call.files,
+                              headers={"X-Atlassian-Token": "no-check"}, auth=AUTH if call.auth else None)
     content = None if call.body is NO_BODY else json.dumps(call.body)
     headers = {"Content-Type": "application/json"} if content is not None else {}
     return client.request(call.method, call.path, params=call.params, content=content, headers=headers,
@@ -232,6 +241,8 @@ def test_simulator_answers_as_the_spec_says(
     assert operation is not None, f"{call.method} {call.template} is not in the Jira Cloud spec"
     declared = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
     assert set(call.params) <= declared, f"query parameters the spec does not declare: {set(call.params) - declared}"
+    if call.files is not None:
+        assert "multipart/form-data" in operation["requestBody"]["content"]
     if call.body is not NO_BODY:
         request_schema = operation["requestBody"]["content"]["application/json"]["schema"]
         assert validator.errors(call.body, request_schema, "request") == []

@@ -1,0 +1,67 @@
+"""`/remedy audit report KEY`: the remediation's audit document, shared in its thread and attached
+to the Jira ticket — once each, however often the job runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remedy.audit import verify
+from remedy.parallel import parallel
+from remedy.remediation import rings, store
+from remedy.remediation.exceptions import EXCEPTION_LIMIT, DeviceException, explain, flagged, package_mb
+from remedy.remediation.facts import facts_from_issue
+from remedy.remediation.report import ReportData, gather_records, markdown
+from remedy.remediation.store import RemediationView
+from remedy.slack import blocks
+from workers.context import JobContext, audit, job_context, thread_reply
+
+
+def audit_report(origin: dict[str, Any], key: str, **_: Any) -> None:
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        known = store.load(svc.db, key) or RemediationView(facts_from_issue(svc.jira.get_issue(key)), None, ())
+        events, decided, snapshots = gather_records(svc.db, key)
+        shown, total = _exceptions(ctx, known)
+        data = ReportData(known, events, decided, snapshots, shown, total, verify(svc.db), svc.clock(),
+                          name_of=lambda who: _name(ctx, who))
+        content = markdown(data).encode("utf-8")
+        filename = f"{key}-audit-report-{ctx.job_id}.md"  # the job id keeps the name stable across retries
+        line = (f"📄 *Audit report for {key}*: {len(events)} recorded actions, {len(decided)} go/no-go decisions, "
+                f"{len(known.rings)} rings, {total} exceptions — attached to the Jira ticket as `{filename}`")
+        posted = thread_reply(ctx, key, line, [blocks.section(line)], "audit-report")
+        attachment, file_id = parallel([
+            lambda: _attach(ctx, key, filename, content),
+            lambda: svc.poster.upload(posted.channel, posted.thread_ts or posted.ts, filename, content,
+                                      f"Audit report {key}", ctx.key("upload")),
+        ])
+        audit(ctx, "jira.attachment", key, filename=filename, attachment_id=attachment, slack_file=file_id,
+              size=len(content))
+        ctx.done(f"Audit report for *{key}* is in its thread and attached to Jira (`{filename}`).")
+
+
+def _exceptions(ctx: JobContext, known: RemediationView) -> tuple[list[DeviceException], int]:
+    svc, policy = ctx.services, known.policy
+    if policy is None or not known.scoped:
+        return [], 0
+    now = svc.clock()
+    counts, package = parallel([
+        lambda: rings.count(svc.jamf, known.facts, known.rings, now, ("GENERAL", "APPLICATIONS", "STORAGE")),
+        lambda: svc.jamf.package(policy.package_id)])
+    found = flagged(counts)
+    return explain(svc.jamf, found[:EXCEPTION_LIMIT], policy.policy_id, package_mb(package.size), now), len(found)
+
+
+def _attach(ctx: JobContext, key: str, filename: str, content: bytes) -> str:
+    jira = ctx.services.jira
+
+    def find() -> str | None:
+        return next((a.id for a in jira.attachments(key) if a.filename == filename), None)
+
+    return ctx.services.actions.run_once(ctx.key("attach"), "jira.attachment", key,
+                                         do=lambda: jira.add_attachment(key, filename, content).id,
+                                         recover=find).external_id
+
+
+def _name(ctx: JobContext, who: str) -> str:
+    person = ctx.services.team.by_slack_id(who)
+    return person.name if person else who
