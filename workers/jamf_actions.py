@@ -27,7 +27,7 @@ def compliance(origin: dict[str, Any], key: str, **_: Any) -> None:
         if known is not None and known.scoped and known.facts.target_version == facts.target_version:
             line = _by_ring(ctx, facts, known)
         else:
-            previous = last_snapshot(svc.db, key, facts.target_version)
+            previous = last_snapshot(svc.db, key, facts.target_version, now=svc.clock())
             count = measure(svc.jamf, facts)
             svc.actions.run_once(ctx.key("snapshot"), "compliance.snapshot", key,
                                  do=lambda: record(svc.db, facts, count, taken_at=svc.clock()))
@@ -38,12 +38,13 @@ def compliance(origin: dict[str, Any], key: str, **_: Any) -> None:
 
 def _by_ring(ctx: JobContext, facts: Facts, known: RemediationView) -> str:
     svc, key = ctx.services, facts.key
-    previous = last_snapshot(svc.db, key, facts.target_version)
-    before = {r.name: last_snapshot(svc.db, key, facts.target_version, r.name) for r in known.rings}
-    counts = rings.count(svc.jamf, facts, known.rings, svc.clock())
+    now = svc.clock()
+    previous = last_snapshot(svc.db, key, facts.target_version, now=now)
+    before = {r.name: last_snapshot(svc.db, key, facts.target_version, r.name, now) for r in known.rings}
+    counts = rings.count(svc.jamf, facts, known.rings, now)
     started = [c for c in counts.rings if c.ring.status != "pending"]
     svc.actions.run_once(ctx.key("snapshot"), "compliance.snapshot", key,
-                         do=lambda: record(svc.db, facts, counts.fleet, started, svc.clock()))
+                         do=lambda: record(svc.db, facts, counts.fleet, started, now))
     fleet, failures = Measured(facts, counts.fleet, previous), counts.failures
     c = counts.fleet
     head = (f"📊 *{key}* *{fleet.percent:.1f}% complete*, {failures} failure{'s' if failures != 1 else ''}: "

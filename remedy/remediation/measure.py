@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -40,13 +40,24 @@ def measure(jamf: JamfClient, facts: Facts) -> ComplianceCount:
     return compliance(jamf, facts.bundle_id, facts.target_version)
 
 
-def last_snapshot(db: Database, key: str, target: str, ring: str | None = None) -> Previous | None:
-    """The newest snapshot of the whole fleet (``ring`` None) or of one ring, for this target."""
+# "Since yesterday": the newest snapshot at least this old is the baseline; a measurement from an
+# hour ago would make every trend look flat.
+TREND_BASELINE = timedelta(hours=20)
+
+
+def last_snapshot(db: Database, key: str, target: str, ring: str | None = None,
+                  now: datetime | None = None) -> Previous | None:
+    """The baseline for a trend, of the whole fleet (``ring`` None) or of one ring, for this target:
+    the newest snapshot from about a day ago or earlier when ``now`` is given and one exists,
+    else the newest of all."""
+    where = [ComplianceSnapshot.ticket_key == key, ComplianceSnapshot.target_version == target,
+             ComplianceSnapshot.ring.is_(None) if ring is None else ComplianceSnapshot.ring == ring]
+    newest = select(ComplianceSnapshot).order_by(ComplianceSnapshot.id.desc()).limit(1)
     with db.session() as s:
-        row = s.scalar(select(ComplianceSnapshot)
-                       .where(ComplianceSnapshot.ticket_key == key, ComplianceSnapshot.target_version == target,
-                              ComplianceSnapshot.ring.is_(None) if ring is None else ComplianceSnapshot.ring == ring)
-                       .order_by(ComplianceSnapshot.id.desc()).limit(1))
+        row = None
+        if now is not None:
+            row = s.scalar(newest.where(*where, ComplianceSnapshot.taken_at <= now - TREND_BASELINE))
+        row = row or s.scalar(newest.where(*where))
         return Previous(row.compliant, row.total, row.taken_at) if row else None
 
 

@@ -60,3 +60,20 @@ def test_facts_are_read_from_each_seed_ticket(runtime: Runtime) -> None:
     assert (got["CPE-3222"].bundle_id, got["CPE-3222"].target_version) == (CHROME, TARGET)
     assert (got["CPE-3301"].bundle_id, got["CPE-3301"].target_version) == ("us.zoom.xos", "5.17.5")
     assert got["CPE-3445"].target_version == "4.36.140" and got["CPE-3445"].app_name == "Slack"
+
+
+def test_trend_is_since_yesterday_not_since_an_hour_ago(runtime: Runtime) -> None:
+    sandbox = runtime.sandbox
+    runtime.slash("compliance CPE-3222")
+    runtime.drain()
+    first = sandbox.jamf_state.compliance(CHROME, TARGET)
+    with _jamf(sandbox) as jamf:
+        jamf.create_policy(PolicySpec(name="Chrome 120 pilot", package_id=1, group_ids=(1,), enabled=True))
+    sandbox.jamf_state.advance(24 * 3600)
+    runtime.slash("compliance CPE-3222")
+    runtime.drain()
+    sandbox.jamf_state.advance(3600)
+    third = runtime.slash("compliance CPE-3222")  # an hour later: still compared with yesterday's count
+    runtime.drain()
+    now = sandbox.jamf_state.compliance(CHROME, TARGET)
+    assert f"▲ +{now.compliant - first.compliant} since 2026-11-25 09:00 UTC" in _answer(runtime, third)
