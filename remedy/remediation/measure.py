@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from remedy.db.models import ComplianceSnapshot, Remediation, utcnow
+from remedy.db.models import ComplianceSnapshot, utcnow
 from remedy.db.session import Database
 from remedy.jamf import JamfClient
 from remedy.jamf.compliance import compliance
 from remedy.jamf.models import ComplianceCount
 from remedy.remediation.facts import Facts
 from remedy.remediation.rings import RingCount
+from remedy.remediation.store import upsert_facts
 from remedy.slack.mrkdwn import escape
 
 
@@ -66,12 +67,7 @@ def record(db: Database, facts: Facts, count: ComplianceCount, rings: list[RingC
     """Store the fleet's snapshot, one per started ring, and what the ticket remediates; returns the
     fleet snapshot's id."""
     with db.session() as s:
-        row = s.get(Remediation, facts.key)
-        if row is None:
-            s.add(Remediation(ticket_key=facts.key, app_name=facts.app_name, bundle_id=facts.bundle_id,
-                              target_version=facts.target_version))
-        else:
-            row.app_name, row.bundle_id, row.target_version = facts.app_name, facts.bundle_id, facts.target_version
+        upsert_facts(s, facts)
         at = taken_at or utcnow()
         snap = ComplianceSnapshot(ticket_key=facts.key, compliant=count.compliant, total=count.total_with_app,
                                   target_version=facts.target_version, taken_at=at)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from remedy.db.models import Remediation, RingState
 from remedy.db.session import Database
@@ -69,14 +70,19 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+def upsert_facts(s: Session, facts: Facts) -> None:
+    """Within ``s``: what the ticket remediates, as its description says now."""
+    row = s.get(Remediation, facts.key)
+    if row is None:
+        s.add(Remediation(ticket_key=facts.key, app_name=facts.app_name, bundle_id=facts.bundle_id,
+                          target_version=facts.target_version))
+    else:
+        row.app_name, row.bundle_id, row.target_version = facts.app_name, facts.bundle_id, facts.target_version
+
+
 def save_facts(db: Database, facts: Facts) -> None:
     with db.session() as s:
-        row = s.get(Remediation, facts.key)
-        if row is None:
-            s.add(Remediation(ticket_key=facts.key, app_name=facts.app_name, bundle_id=facts.bundle_id,
-                              target_version=facts.target_version))
-        else:
-            row.app_name, row.bundle_id, row.target_version = facts.app_name, facts.bundle_id, facts.target_version
+        upsert_facts(s, facts)
 
 
 def save_policy(db: Database, facts: Facts, ids: PolicyIds) -> None:
@@ -148,3 +154,11 @@ def active_tickets(db: Database) -> list[str]:
     """Tickets with a ring in progress (what webhooks and digests refresh)."""
     with db.session() as s:
         return sorted(set(s.scalars(select(RingState.ticket_key).where(RingState.status == "active"))))
+
+
+def tickets_for_group(db: Database, group_id: int) -> list[str]:
+    """Tickets whose started rings use a Jamf group: a change in its membership moves their
+    compliance. Pending rings are left out, as no policy is scoped to them yet."""
+    with db.session() as s:
+        return sorted(set(s.scalars(select(RingState.ticket_key).where(
+            RingState.group_id == group_id, RingState.status.in_(("active", "done"))))))

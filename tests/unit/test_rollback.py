@@ -14,24 +14,11 @@ from remedy.remediation.facts import Facts
 from remedy.remediation.rollback import Found
 from remedy.remediation.store import PolicyIds
 from remedy.sandbox.run import HOME_CHANNEL
-from remedy_cli.embedded import Runtime, Sent
+from remedy_cli.embedded import Runtime
 from tests.slackview import block_texts, button, only_thread
+from tests.unit.test_rollout import HOUR, PHASE1, PILOT, SARAH, _run
 
-ALICE, SARAH = "U01ALICE", "U02SARAH"  # engineer, lead (remedy/defaults/team.yml)
-PILOT, PHASE1 = 1, 2  # the simulator's group ids: "Pilot - Chrome", "Phase 1"
-HOUR = 3600
 MAIN, ROLLBACK = "CPE-3222 Chrome 120.0.6099.109", "CPE-3222 Chrome rollback to 119.0.6045.199"
-
-
-def _answer(rt: Runtime, sent: Sent) -> str:
-    view = rt.sandbox.slack_state.response_view(sent.response_url)
-    return view.text if view else ""
-
-
-def _run(rt: Runtime, text: str, user: str = ALICE) -> str:
-    sent = rt.slash(text, user=user)
-    rt.drain()
-    return _answer(rt, sent) or sent.ack_text
 
 
 def _policy(rt: Runtime, name: str) -> Any:
