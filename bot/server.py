@@ -9,21 +9,28 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot import jamf_webhook
+from bot.jamf_webhook import JamfWebhooks
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 EVENTS_PATH = "/slack/events"
 
 
-def wsgi_app(app: App) -> WSGIApplication:
-    """A WSGI app answering Slack at /slack/events and a health probe at /healthz."""
+def wsgi_app(app: App, webhooks: JamfWebhooks | None = None) -> WSGIApplication:
+    """A WSGI app answering Slack at /slack/events, Jamf at /jamf/webhook (refused without
+    ``webhooks``) and a health probe at /healthz."""
     handler = SlackRequestHandler(app)
+    jamf = webhooks if webhooks is not None else jamf_webhook.disabled
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok"]
+        if path == jamf_webhook.PATH:
+            return jamf(environ, start_response)
         if path != EVENTS_PATH:
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
@@ -33,10 +40,11 @@ def wsgi_app(app: App) -> WSGIApplication:
     return application
 
 
-def serve_http(app: App, port: int, host: str = "0.0.0.0", threads: int = 16, **kw: Any) -> None:
+def serve_http(app: App, port: int, host: str = "0.0.0.0", threads: int = 16,
+               webhooks: JamfWebhooks | None = None, **kw: Any) -> None:
     from waitress import serve
 
-    serve(wsgi_app(app), host=host, port=port, threads=threads, ident="remedy", **kw)
+    serve(wsgi_app(app, webhooks), host=host, port=port, threads=threads, ident="remedy", **kw)
 
 
 def serve_socket(app: App, app_token: str) -> None:

@@ -46,7 +46,7 @@ class Origin:
     trigger_id: str | None = None
     team_id: str | None = None
     text: str = ""
-    source: str = "slash"  # slash | button | console | cron
+    source: str = "slash"  # slash | button | modal | console | cron | webhook
     thread_ts: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -20,16 +20,21 @@ def _settings(*required: str) -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.app import create_app
+    from bot.jamf_webhook import PATH, JamfWebhooks
     from bot.server import serve_http, serve_socket
     from remedy.services import Services
 
     settings = _settings("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    app = create_app(Services.from_settings(settings))
+    services = Services.from_settings(settings)
+    app = create_app(services)
     if args.socket or (args.mode == "auto" and settings.socket_mode):
         serve_socket(app, settings.secret("SLACK_APP_TOKEN"))
     else:
+        webhooks = JamfWebhooks.from_services(services)
         print(f"remedy: listening on http://{args.host}:{args.port}/slack/events", file=sys.stderr)
-        serve_http(app, args.port, host=args.host, threads=args.threads)
+        if webhooks.enabled:
+            print(f"remedy: Jamf webhooks on http://{args.host}:{args.port}{PATH}", file=sys.stderr)
+        serve_http(app, args.port, host=args.host, threads=args.threads, webhooks=webhooks)
     return 0
 
 

@@ -34,6 +34,8 @@ class CronEntry:
 SCHEDULE: list[CronEntry] = [
     CronEntry("verify-audit", "workers.ops.verify_audit", "17 * * * *",
               "catch audit-trail tampering within the hour"),
+    CronEntry("refresh-rollouts", "workers.webhooks.refresh_active", "*/30 * * * *",
+              "re-measure rollouts in progress even when Jamf webhooks are lost or debounced"),
 ]
 
 

@@ -17,6 +17,7 @@ import pytest
 from waitress.server import create_server
 
 from bot.app import create_app
+from bot.jamf_webhook import JamfWebhooks
 from bot.server import wsgi_app
 from remedy.db import upgrade
 from remedy.queue import connect
@@ -45,7 +46,8 @@ def served(sandbox: Sandbox, pg_url: str, redis_url: str) -> Iterator[Served]:
     upgrade(pg_url)
     settings = sandbox.settings(pg_url, secret, REDIS_URL=redis_url, REMEDY_QUEUE="remedy-e2e")
     services = Services.from_settings(settings, connection=connect(redis_url))
-    server = create_server(wsgi_app(create_app(services)), host="127.0.0.1", port=0, threads=8)
+    app = wsgi_app(create_app(services), JamfWebhooks.from_services(services))  # as `remedy serve` builds it
+    server = create_server(app, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield Served(f"http://127.0.0.1:{server.effective_port}/slack/events", env, secret, sandbox)
