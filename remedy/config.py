@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     JAMF_CLIENT_SECRET: SecretStr | None = None
     OLLAMA_HOST: str | None = None
     OLLAMA_MODEL: str = "llama3.2:3b"
+    # How long one model call may take before remedy words it from a template instead (the roadmap
+    # measures 2–3 s for llama3.2:3b); after a failure the model is skipped for REMEDY_LLM_COOLDOWN s.
+    OLLAMA_TIMEOUT: Annotated[float, Field(gt=0, le=120)] = 8.0
+    REMEDY_LLM_COOLDOWN: Annotated[float, Field(ge=0, le=3600)] = 60.0
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     DATABASE_URL: str = DEFAULT_DATABASE_URL
     REMEDY_CONFIG_DIR: Path | None = None

@@ -97,18 +97,25 @@ def _jamf(svc: Services) -> str:
     return f"{url} (Jamf Pro {svc.jamf.version()}), signed in as API client"
 
 
+TEMPLATE_MODE = "template mode: plain wording, same numbers"
+
+
 def _ollama(svc: Services) -> str:
+    """Says which wording mode remedy is in: the model (grounded, cached) or templates, and why."""
     host = svc.settings.OLLAMA_HOST
     if not host:
-        raise _SkipError("not configured (OLLAMA_HOST): drafts use plain templates")
-    r = httpx.get(host.rstrip("/") + "/api/tags", timeout=svc.settings.REMEDY_HTTP_TIMEOUT)
-    r.raise_for_status()
+        raise _SkipError(f"not configured (OLLAMA_HOST): {TEMPLATE_MODE}")
+    try:
+        r = httpx.get(host.rstrip("/") + "/api/tags", timeout=svc.settings.REMEDY_HTTP_TIMEOUT)
+        r.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ValueError(f"{host} unreachable ({type(exc).__name__}); {TEMPLATE_MODE}") from None
     models = [m.get("name", "") for m in r.json().get("models", [])]
     model = svc.settings.OLLAMA_MODEL
     if model not in models:
-        raise ValueError(f"model {model} is not pulled (have: {', '.join(models) or 'none'}); "
-                         "drafts use plain templates")
-    return f"{host} serving {model}"
+        raise ValueError(f"model {model} is not pulled (have: {', '.join(models) or 'none'}; "
+                         f"run `ollama pull {model}`); {TEMPLATE_MODE}")
+    return f"{host} serving {model} — {svc.llm.mode()}"
 
 
 def _config(svc: Services) -> str:

@@ -23,6 +23,7 @@ from remedy.db.models import utcnow
 from remedy.db.session import Database
 from remedy.jamf import JamfClient
 from remedy.jira.client import JiraClient
+from remedy.llm.client import Llm
 from remedy.queue import JobQueue, connect
 from remedy.slack.client import web_client
 from remedy.slack.poster import Poster
@@ -84,6 +85,11 @@ class Services:
         s.require("JAMF_URL", "JAMF_CLIENT_ID", "JAMF_CLIENT_SECRET")
         assert s.JAMF_URL and s.JAMF_CLIENT_ID
         return JamfClient(s.JAMF_URL, s.JAMF_CLIENT_ID, s.secret("JAMF_CLIENT_SECRET"), timeout=s.REMEDY_HTTP_TIMEOUT)
+
+    @cached_property
+    def llm(self) -> Llm:
+        s = self.settings
+        return Llm(s.OLLAMA_HOST, s.OLLAMA_MODEL, s.OLLAMA_TIMEOUT, self.redis, cooldown=s.REMEDY_LLM_COOLDOWN)
 
     def close(self) -> None:
         for client in ("jira", "jamf"):

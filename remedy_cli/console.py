@@ -13,7 +13,7 @@ from rich.text import Text
 from remedy.config import load_settings
 from remedy.sandbox.run import Sandbox
 from remedy.sandbox.slack_records import Message
-from remedy_cli.embedded import Runtime, Sent
+from remedy_cli.embedded import Runtime, Sent, wording_settings
 from remedy_cli.render import message_lines, styled
 
 PROMPT_HINT = "Type /remedy commands (e.g. `/remedy work CPE-3222`, `/remedy help`); Ctrl-D to quit."
@@ -131,7 +131,8 @@ def run_console(user: str = "alice", channel: str = "C0CPETEAM", redis_url: str 
     out = Console(highlight=False, soft_wrap=True)
     database_url = load_settings().DATABASE_URL
     sandbox = Sandbox.start()
-    runtime = Runtime.start(sandbox, database_url, redis_url, threaded_worker=True)
+    runtime = Runtime.start(sandbox, database_url, redis_url, threaded_worker=True,
+                            **wording_settings())
     try:
         session = ConsoleSession(runtime, resolve_user(runtime, user), channel, out)
         for line in _lines(stream, stream.isatty() and os.environ.get("CI") is None, out):

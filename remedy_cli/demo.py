@@ -9,13 +9,15 @@ from rich.text import Text
 from remedy.config import load_settings
 from remedy.sandbox.run import HOME_CHANNEL, Sandbox
 from remedy_cli.console import ConsoleSession, resolve_user
-from remedy_cli.embedded import Runtime
+from remedy_cli.embedded import Runtime, wording_settings
 from remedy_cli.render import message_lines, styled
 
 SCRIPT: list[tuple[str, str, str]] = [
     ("alice", "/remedy help work", "Alice asks how `work` is used"),
     ("alice", "/remedy work CPE-3222", "Alice opens CPE-3222: card in its thread, focus set"),
     ("alice", "/remedy my focus", "remedy remembers her focus"),
+    ("alice", "/remedy analyze", "analysis: summary, risk, the priority breakdown, the phase's next steps as buttons"),
+    ("alice", "/remedy my queue", "her tickets in priority order, each with its reasons"),
     ("alice", '/remedy comment "Pilot at 94%, no regressions so far"', "a comment goes to Jira (ADF) and the thread"),
     ("alice", "/remedy wrok CPE-3301", "a typo gets a 'did you mean'"),
     ("john.smith", "/remedy work CPE-3301", "John opens the ticket that waits on the vendor"),
@@ -36,9 +38,10 @@ SCRIPT: list[tuple[str, str, str]] = [
 
 def run_demo(redis_url: str | None = None) -> int:
     out = Console(highlight=False, soft_wrap=True)
-    out.print(Rule("remedy demo — embedded sandbox (simulated Slack + Jira, in-process queue)"))
+    out.print(Rule("remedy demo — embedded sandbox (simulated Slack, Jira, Jamf Pro; in-process queue)"))
     sandbox = Sandbox.start()
-    runtime = Runtime.start(sandbox, load_settings().DATABASE_URL, redis_url, threaded_worker=True)
+    runtime = Runtime.start(sandbox, load_settings().DATABASE_URL, redis_url, threaded_worker=True,
+                            **wording_settings())
     try:
         for user, line, caption in SCRIPT:
             out.print(Text(f"\n# {caption}", style="italic magenta"))

@@ -7,6 +7,7 @@ exactly as Slack signs them and go through Bolt's verification.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from collections.abc import Sequence
@@ -40,6 +41,14 @@ class Sent:
     @property
     def ack_text(self) -> str:
         return str(self.body.get("text", ""))
+
+
+def wording_settings() -> dict[str, Any]:
+    """The demo and console word texts from templates (DESIGN: "template LLM, or a real Ollama if one
+    answers"): the sandbox's Ollama stand-in is for tests; a real one is used when OLLAMA_HOST names it."""
+    host = os.environ.get("OLLAMA_HOST") or None
+    return {"OLLAMA_HOST": host, **({"OLLAMA_MODEL": os.environ["OLLAMA_MODEL"]} if os.environ.get("OLLAMA_MODEL")
+                                    else {})}
 
 
 @dataclass

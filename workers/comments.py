@@ -5,12 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from remedy.errors import UserError
+from remedy.jira.models import Issue
+from remedy.llm.words import phrase
+from remedy.parallel import parallel
+from remedy.remediation import store
+from remedy.remediation.facts import Facts, facts_from_issue
+from remedy.remediation.measure import latest_for
+from remedy.remediation.store import RemediationView
 from remedy.slack import blocks
 from remedy.slack.mrkdwn import escape, truncate
+from remedy.tickets.analysis import analyse
 from remedy.tickets.drafts import close_draft, draft_text, open_draft, save_draft
+from remedy.tickets.topics import DRAFT, TopicInput, material
 from workers.context import JobContext, actor_name, jira_comment, job_context, report
 
 QUOTE_MAX = 1500
+DRAFT_MAX = 3000  # a comment longer than this is a report, not a comment
 
 
 def _quote(text: str) -> str:
@@ -46,12 +56,26 @@ def _draft_card(key: str, draft_id: int, text: str) -> list[dict[str, Any]]:
 
 
 def draft(origin: dict[str, Any], key: str, about: str | None = None, **_: Any) -> None:
-    """`/remedy draft comment KEY`: a draft from the ticket's facts, with Post / Edit / Discard."""
+    """`/remedy draft comment KEY [about …]`: a draft from the ticket's facts (about a topic when one
+    is named), worded by the model when it states nothing beyond them, with Post / Edit / Discard."""
     with job_context(origin) as ctx:
         svc = ctx.services
-        issue = svc.jira.get_issue(key)
-        saved = save_draft(svc.db, ctx.user, issue.key, draft_text(issue, svc.workflow, about))
+        issue, known = parallel([lambda: svc.jira.get_issue(key), lambda: store.load(svc.db, key)])
+        topic = TopicInput(issue, svc.workflow, _facts(issue, known), known, svc.jamf)
+        analysis = analyse(issue, svc.workflow, known, latest_for(svc.db, issue, known), None, svc.clock().date())
+        facts, template = material(topic, about, analysis, draft_text(issue, svc.workflow, about))
+        text = phrase(svc.llm, DRAFT, facts, {"comment": template}, limit=DRAFT_MAX, for_slack=False)["comment"]
+        saved = save_draft(svc.db, ctx.user, issue.key, text)
         ctx.show(f"Draft comment for {key}", _draft_card(issue.key, saved.id, saved.text))
+
+
+def _facts(issue: Issue, known: RemediationView | None) -> Facts | None:
+    if known is not None:
+        return known.facts
+    try:
+        return facts_from_issue(issue)
+    except UserError:
+        return None
 
 
 def _the_draft(ctx: JobContext, key: str) -> Any:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from remedy.commands import PersonRef
 from remedy.db.models import PriorityOverride
+from remedy.errors import UserError
 from remedy.jira.models import JiraUser
 from remedy.parallel import parallel
 from remedy.slack import blocks
 from remedy.slack.mrkdwn import escape
 from remedy.team.resolve import resolve_jira_user
 from remedy.workflow import moves
+from remedy.workflow.priority import override_expiry
 from workers.context import JobContext, actor_name, audit, job_context, report
 
 
@@ -53,23 +56,31 @@ def _slack_email(ctx: JobContext) -> Any:
     return lookup
 
 
-def set_priority(origin: dict[str, Any], key: str, priority: str, reason: str | None = None, **_: Any) -> None:
-    """`/remedy priority KEY P1 because …`: Jira priority set, the override and its reason kept."""
+def set_priority(origin: dict[str, Any], key: str, priority: str, reason: str | None = None,
+                 days: int | None = None, until: str | None = None, **_: Any) -> None:
+    """`/remedy priority KEY P1 [for 3 days | until DATE] because …`: Jira priority set, the override,
+    its reason and its expiry kept."""
     with job_context(origin) as ctx:
         svc = ctx.services
         name = svc.workflow.jira_priority(priority)
+        expires = override_expiry(svc.clock(), days, date.fromisoformat(until) if until else None)
+        if expires is not None and expires <= svc.clock():
+            raise UserError(f"{until} has passed; give a date from today on.")
         issue, _ = parallel([lambda: svc.jira.get_issue(key), lambda: svc.jira.set_priority(key, name)])
         svc.actions.run_once(ctx.key("override"), "priority.override", key, do=lambda: _record_override(
-            ctx, key, name, reason))
+            ctx, key, name, reason, expires))
         why = f" because {escape(reason)}" if reason else ""
+        lasts = f" until {expires:%Y-%m-%d %H:%M} UTC" if expires else ""
         report(ctx, issue.model_copy(update={"priority": name}),
-               f"🎚 *{escape(actor_name(ctx))}* set *{key}* to *{escape(name)}*{why}",
-               f"*{key}* priority is *{escape(name)}*.", "jira.priority", priority=name, reason=reason)
+               f"🎚 *{escape(actor_name(ctx))}* set *{key}* to *{escape(name)}*{lasts}{why}",
+               f"*{key}* priority is *{escape(name)}*{lasts}.", "jira.priority", priority=name, reason=reason,
+               expires=expires.isoformat() if expires else None)
 
 
-def _record_override(ctx: JobContext, key: str, name: str, reason: str | None) -> str:
+def _record_override(ctx: JobContext, key: str, name: str, reason: str | None, expires: datetime | None) -> str:
     with ctx.services.db.session() as s:
-        row = PriorityOverride(ticket_key=key, priority=name, reason=reason, slack_user_id=ctx.user)
+        row = PriorityOverride(ticket_key=key, priority=name, reason=reason, slack_user_id=ctx.user,
+                               expires_at=expires)
         s.add(row)
         s.flush()
         return str(row.id)

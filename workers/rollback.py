@@ -91,7 +91,7 @@ def _unless_missing(read: Callable[[int], T], ident: int) -> T | None:
 def _group_names(jamf: JamfClient) -> dict[int, str]:
     # Names only make the scope line friendlier: without them it still names the group ids.
     try:
-        return {g.id: g.name for g in jamf.smart_groups()}
+        return {g.id: g.name for g in jamf.computer_groups()}
     except JamfError as exc:
         log.info("smart group names unavailable for the rollback check: %s", exc)
         return {}

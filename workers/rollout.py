@@ -27,7 +27,7 @@ def create_policy(origin: dict[str, Any], key: str, **_: Any) -> None:
         require_role(ctx, Role.ENGINEER, "Creating a Jamf policy", key)
         svc = ctx.services
         facts = facts_from_issue(svc.jira.get_issue(key))
-        packages, groups = parallel([svc.jamf.packages, svc.jamf.smart_groups])
+        packages, groups = parallel([svc.jamf.packages, svc.jamf.computer_groups])
         chosen = plan.choose_packages(facts, packages)
         rings = plan.ring_plan(svc.workflow, facts, groups)
         known = store.load(svc.db, key)

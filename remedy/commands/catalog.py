@@ -35,6 +35,7 @@ AVAILABLE_JOBS: dict[str, str] = {
     "add blocker": "workers.jira_actions.add_blocker",
     "watch": "workers.jira_actions.watch",
     "blocked": "workers.jira_actions.blocked",
+    "priorities": "workers.priorities.priorities",
     "compliance": "workers.jamf_actions.compliance",
     "create jamf policy": "workers.rollout.create_policy",
     "deploy pilot": "workers.rollout.deploy_pilot",
@@ -44,6 +45,7 @@ AVAILABLE_JOBS: dict[str, str] = {
     "exceptions": "workers.jamf_actions.exceptions",
     "compliance gaps": "workers.gaps.compliance_gaps",
     "audit report": "workers.reports.audit_report",
+    "analyze": "workers.analysis.analyze",
 }
 
 
@@ -141,12 +143,16 @@ _ROWS: tuple[CommandSpec, ...] = (
                 ("assign to john", "assign CPE-3222 to john.smith"), E, "optional",
                 details="A person is a mention, @handle, handle, email or a quoted full name."),
     CommandSpec("priority", "Ticket",
-                "priority [KEY] <P1..P4 | highest | high | medium | low | lowest> [because <reason>]",
+                "priority [KEY] <P1..P4 | highest | high | medium | low | lowest> [for N days | until DATE] "
+                "[because <reason>]",
                 "Override the computed priority, with a reason (audited)",
-                ("priority P1 because CVE 8.8", "priority CPE-3222 P2", "priority CPE-3222 high because exploited"),
+                ("priority P1 because CVE 8.8", "priority CPE-3222 P2", "priority CPE-3222 high because exploited",
+                 "priority CPE-3222 P1 for 3 days because exploited in the wild"),
                 E, "optional",
                 details="P1..P4 become Jira priorities as the workflow maps them (by default Highest, High, "
-                "Medium, Low); Jira's own names work as they are."),
+                "Medium, Low); Jira's own names work as they are. The override wins over the computed "
+                "priority until you set another, or until it expires: `for 3 days`, `for 2 weeks`, "
+                "`until 2026-12-01` (the end of that day, UTC)."),
     CommandSpec("add blocker", "Ticket", "add blocker [KEY] BLOCKER", "Record that ticket BLOCKER blocks KEY",
                 ("add blocker CPE-3222 CPE-3301", "add blocker CPE-3301", "block CPE-3222 by CPE-3301"), E,
                 "optional", aliases=("block",),
@@ -164,6 +170,12 @@ _ROWS: tuple[CommandSpec, ...] = (
                 doing="Looking for blocked tickets"),
     CommandSpec("my focus", "Memory", "my focus", "Show your focus ticket", ("my focus",), V,
                 doing="Looking up your focus ticket", aliases=("focus",)),
+    CommandSpec("priorities", "Memory", "priorities", "Your open tickets in priority order, and why",
+                ("priorities", "my queue"), V, doing="Ranking your open tickets",
+                aliases=("my queue", "my priorities"),
+                details="Scored by the rules in priority.yml (CVSS, SLA due date, Macs still behind, blockers, "
+                "phase, age, Jira priority); an override set with `priority KEY P1 because …` wins and is "
+                "marked. Exposure comes from the last `compliance KEY`."),
     # Team
     CommandSpec("escalate", "Team", "escalate [KEY] [to] <person> [reason…]",
                 "Escalate to a person: notifies them and updates the ticket",

@@ -33,6 +33,12 @@ class MyFocus(Command):
     name: ClassVar[str] = "my focus"
 
 
+class Priorities(Command):
+    """The user's open tickets in priority order (the rules in priority.yml, overrides marked)."""
+
+    name: ClassVar[str] = "priorities"
+
+
 class Progress(Command):
     name: ClassVar[str] = "progress"
     period: Period = "today"
@@ -201,6 +207,7 @@ PARSERS: dict[str, Parser] = {
     "resume": simple(Resume),
     "blocked": _blocked,
     "my focus": _my_focus,
+    "priorities": simple(Priorities),
     "progress": _progress,
     "escalate": _escalate,
     "delegate": _delegate,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
-from typing import ClassVar, Literal, get_args
+import re
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from remedy.commands.args import ArgError, Args, Parser, code, read_person, simple
 from remedy.commands.lexer import emit_free
 from remedy.commands.model import Command, PersonRef, valid_key
 from remedy.commands.people import NAME
 from remedy.commands.phases import NOT_PHASES, PHASES, Phase, find_phase, suggest_phase
+from remedy.commands.timespec import DAYS, duration_minutes, iso_date
 from remedy.slack import mrkdwn
 
 # P1..P4 are remedy's levels (the workflow template maps them to Jira priorities); the names are
@@ -24,6 +27,10 @@ _TRAILING = ".,:;!"
 _SUGGEST_MAX = 20
 REASON_LEAD = ("because", "-", "—", "–", ":")
 DESCRIBE_TEXT_MAX = 80
+# An override may expire: `for 3 days`, `for 2 weeks`, `for 3d`, `until 2026-12-01` (after the level).
+MAX_OVERRIDE_DAYS = 365
+_SPAN = re.compile(r"(\d{1,4})\s*(d|days?|w|wks?|weeks?)")
+_DAYS_PER_UNIT = {"d": 1, "w": 7}
 
 
 def short(text: str) -> str:
@@ -139,22 +146,41 @@ class Assign(Command):
 
 
 class SetPriority(Command):
+    """`days` / `until`: the override expires after that many days, or at the end of that day (UTC)."""
+
     name: ClassVar[str] = "priority"
     priority: Priority
     reason: str | None = None
+    days: int | None = Field(default=None, ge=1, le=MAX_OVERRIDE_DAYS)
+    until: dt.date | None = None
 
     @field_validator("priority", mode="before")
     @classmethod
     def _priority(cls, value: object) -> object:
         return _PRIORITY_WORDS.get(value.casefold(), value) if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _one_expiry(self) -> SetPriority:
+        if self.days is not None and self.until is not None:
+            raise ValueError("give `for N days` or `until DATE`, not both")
+        return self
+
+    def expiry(self) -> str:
+        if self.days is not None:
+            return f" for {self.days} day{'s' if self.days != 1 else ''}"
+        return f" until {self.until.isoformat()}" if self.until else ""
+
+    def args(self) -> dict[str, Any]:
+        # Without an expiry the job gets the arguments it always got (jobs queued before expiry existed too).
+        return {k: v for k, v in super().args().items() if k not in ("days", "until") or v is not None}
+
     def describe(self) -> str:
         why = f" ({short(self.reason)})" if self.reason else ""
-        return f"Setting {self.key} to {self.priority}{why}"
+        return f"Setting {self.key} to {self.priority}{self.expiry()}{why}"
 
     def text(self) -> str:
         why = f" because {emit_free(self.reason)}" if self.reason else ""
-        return f"priority {self.key} {self.priority}{why}"
+        return f"priority {self.key} {self.priority}{self.expiry()}{why}"
 
 
 class AddBlocker(Command):
@@ -264,10 +290,32 @@ def _priority(args: Args) -> Command:
     if level is None:
         raise _priority_error(token.value)
     args.take()
+    days, until = _expiry(args)
     args.skip(*REASON_LEAD)
     reason = args.free_text() or None
     key, from_focus = args.resolve(explicit)
-    return SetPriority(key=key, key_from_focus=from_focus, priority=level, reason=reason)
+    return SetPriority(key=key, key_from_focus=from_focus, priority=level, reason=reason, days=days, until=until)
+
+
+def _expiry(args: Args) -> tuple[int | None, dt.date | None]:
+    """`for 3 days` / `for 2 weeks` / `until 2026-12-01` right after the level. Other words after
+    `for`/`until` are the reason (`for the audit`), except a weekday, which is surely a date."""
+    lead, first, second = args.word(), args.word(1), args.word(2)
+    if lead == "until" and (day := iso_date(first)) is not None:
+        args.i += 2
+        return None, day
+    if lead == "until" and first in DAYS:
+        raise ArgError("Until which date? Write it as `until 2026-12-01`.")
+    span = (_SPAN.fullmatch(first) or _SPAN.fullmatch(first + second)) if lead == "for" else None
+    if span is None and lead == "for" and any(duration_minutes(w) for w in (first, first + second)):
+        raise ArgError("An override lasts whole days: `for 3 days`, `for 2 weeks`.")
+    if span is None:
+        return None, None
+    days = int(span.group(1)) * _DAYS_PER_UNIT[span.group(2)[0]]
+    if not 1 <= days <= MAX_OVERRIDE_DAYS:
+        raise ArgError(f"An override lasts 1 to {MAX_OVERRIDE_DAYS} days.")
+    args.i += 2 if _SPAN.fullmatch(first) else 3
+    return days, None
 
 
 def _priority_error(typed: str) -> ArgError:

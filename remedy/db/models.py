@@ -105,6 +105,8 @@ class PriorityOverride(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     slack_user_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # None: until someone overrides again. The latest override not yet expired is the one that counts.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Remediation(Base):

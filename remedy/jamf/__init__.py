@@ -13,7 +13,17 @@ from remedy.jamf.errors import (
     JamfUnavailable,
 )
 from remedy.jamf.http import VERSIONS, api_path
-from remedy.jamf.models import ComplianceCount, Computer, Group, Package, Policy, PolicySpec
+from remedy.jamf.models import (
+    ComplianceCount,
+    Computer,
+    Group,
+    Package,
+    PatchSummary,
+    PatchTitle,
+    PatchVersionCount,
+    Policy,
+    PolicySpec,
+)
 from remedy.jamf.versions import compare_versions, is_compliant, version_key
 
 __all__ = [
@@ -32,6 +42,9 @@ __all__ = [
     "JamfRateLimited",
     "JamfUnavailable",
     "Package",
+    "PatchSummary",
+    "PatchTitle",
+    "PatchVersionCount",
     "Policy",
     "PolicySpec",
     "api_path",

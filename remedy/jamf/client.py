@@ -3,8 +3,9 @@
 Every request goes through :meth:`remedy.jamf.http.JamfHttp.send`, the single place where the token is
 attached, failures become :mod:`remedy.jamf.errors` and retries happen. Methods here build requests and
 parse answers: the Jamf Pro API (JSON, versioned paths from :data:`remedy.jamf.http.VERSIONS`) for
-inventory, groups and packages, the Classic API (XML, :mod:`remedy.jamf.policy_xml`) for policies and
-(:mod:`remedy.jamf.history`) for the runs of policies on one Mac.
+inventory and packages, the Classic API (XML, :mod:`remedy.jamf.policy_xml`) for policies and
+(:mod:`remedy.jamf.history`) for the runs of policies on one Mac. Smart and static groups
+(:mod:`remedy.jamf.groups`) and patch titles (:mod:`remedy.jamf.patch`) are mixed in.
 """
 
 from __future__ import annotations
@@ -19,21 +20,23 @@ from typing import Any
 import httpx
 
 from remedy.jamf import history, policy_xml
-from remedy.jamf.errors import JamfConflict, JamfError, JamfInvalid, JamfNotFound, JamfUnavailable
+from remedy.jamf.errors import JamfConflict, JamfError, JamfInvalid
+from remedy.jamf.groups import GroupCalls
 from remedy.jamf.http import MAX_CONNECTIONS, JamfHttp, api_path
-from remedy.jamf.models import Computer, Group, Package, Policy, PolicyRun, PolicySpec
+from remedy.jamf.http import json_object as _json
+from remedy.jamf.models import Computer, Package, Policy, PolicyRun, PolicySpec
+from remedy.jamf.patch import PatchCalls
 
 __all__ = ["MAX_PAGE_SIZE", "JamfClient"]
 
 MAX_PAGE_SIZE = 2000  # Jamf's cap on page-size for the Pro API's paged endpoints
-_LIST_PAGE = 200
 _CLASSIC = "/JSSResource"
 _XML = {"Accept": "application/xml", "Content-Type": "application/xml"}
 # Inventory pages are read in id order: the default (by name) shifts when a Mac is renamed mid-read.
 _INVENTORY_SORT = "id:asc"
 
 
-class JamfClient:
+class JamfClient(GroupCalls, PatchCalls):
     def __init__(
         self,
         base_url: str,
@@ -103,34 +106,13 @@ class JamfClient:
         pages = -(-int(first.get("totalCount") or 0) // page_size)
         yield from _in_order(page, range(1, pages), workers)
 
-    # -- groups ---------------------------------------------------------------------------------
-    def smart_groups(self) -> list[Group]:
-        return [Group.from_api(raw) for raw in self._paged(api_path("smart-groups"))]
-
-    def group_members(self, group_id: int) -> list[int]:
-        path = api_path("smart-group-membership", int(group_id))
-        body = _json(self._not_found(f"Smart group {group_id}", "GET", path))
-        return [int(member) for member in body.get("members") or []]
-
-    def create_smart_group(self, name: str, criteria: Sequence[dict[str, Any]]) -> int:
-        """Create a smart group; a name already taken raises JamfConflict (Jamf answers 422)."""
-        body = {"name": name, "criteria": list(criteria), "siteId": "-1"}
-        try:
-            # Not idempotent: a blind repeat after a timeout would meet our own group as a duplicate.
-            answer = self._send("POST", api_path("smart-groups"), json=body)
-        except JamfInvalid as error:
-            if "duplicate" in error.message.lower():
-                raise JamfConflict(f"A smart group named '{name}' already exists in Jamf", 422) from None
-            raise
-        return int(_json(answer)["id"])
-
     # -- packages -------------------------------------------------------------------------------
     def packages(self) -> list[Package]:
-        return [Package.from_api(raw) for raw in self._paged(api_path("packages"))]
+        return [Package.from_api(raw) for raw in self._http.paged(api_path("packages"))]
 
     def package(self, package_id: int) -> Package:
         path = api_path("packages", int(package_id))
-        return Package.from_api(_json(self._not_found(f"Package {package_id}", "GET", path)))
+        return Package.from_api(_json(self._http.named(f"Package {package_id}", "GET", path)))
 
     # -- policies (Classic API, XML) --------------------------------------------------------------
     def create_policy(self, spec: PolicySpec) -> int:
@@ -144,7 +126,7 @@ class JamfClient:
         return policy_xml.parse_id(answer.content)
 
     def get_policy(self, policy_id: int) -> Policy:
-        answer = self._not_found(f"Policy {policy_id}", "GET", _policy_path(policy_id), headers=_XML)
+        answer = self._http.named(f"Policy {policy_id}", "GET", _policy_path(policy_id), headers=_XML)
         return policy_xml.parse_policy(answer.content)
 
     def update_policy(self, policy_id: int, spec: PolicySpec) -> None:
@@ -173,34 +155,15 @@ class JamfClient:
         computer raises JamfNotFound naming it.
         """
         path = history.policy_logs_path(computer_id)
-        answer = self._not_found(f"Computer {computer_id}", "GET", path, headers=_XML)
+        answer = self._http.named(f"Computer {computer_id}", "GET", path, headers=_XML)
         return history.parse_policy_runs(answer.content)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _put_policy(self, policy_id: int, document: bytes) -> None:
         try:
-            self._not_found(f"Policy {policy_id}", "PUT", _policy_path(policy_id), content=document, headers=_XML)
+            self._http.named(f"Policy {policy_id}", "PUT", _policy_path(policy_id), content=document, headers=_XML)
         except JamfConflict as error:
             raise JamfConflict(f"Jamf refused the change to policy {policy_id}: {_reason(error)}") from None
-
-    def _not_found(self, subject: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send, naming ``subject`` (not the path) when Jamf answers 404."""
-        try:
-            return self._send(method, path, **kwargs)
-        except JamfNotFound:
-            raise JamfNotFound(f"{subject} not found in Jamf") from None
-
-    def _paged(self, path: str) -> Iterator[dict[str, Any]]:
-        """Every result of a Pro API list endpoint, page by page until ``totalCount`` is reached."""
-        number, seen = 0, 0
-        while True:
-            body = _json(self._send("GET", path, params={"page": number, "page-size": _LIST_PAGE}))
-            results = body.get("results") or []
-            yield from results
-            seen += len(results)
-            if not results or seen >= int(body.get("totalCount") or 0):
-                return
-            number += 1
 
 
 def _in_order(fetch: Callable[[int], list[Computer]], numbers: range, workers: int) -> Iterator[Computer]:
@@ -234,13 +197,3 @@ def _policy_path(policy_id: int) -> str:
 def _reason(error: JamfError) -> str:
     text = error.message
     return text.split(": ", 1)[1] if ": " in text else text
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        raise JamfUnavailable(f"Jamf answered {response.request.url.path} with something that is not JSON") from None
-    if not isinstance(body, dict):
-        raise JamfUnavailable(f"Jamf answered {response.request.url.path} with unexpected JSON")
-    return body

@@ -12,7 +12,7 @@ import html
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -33,21 +33,30 @@ from remedy.jamf.errors import (
 log = logging.getLogger("remedy.jamf")
 
 # The Jamf Pro API version of each endpoint, in one place: Jamf moves endpoints between versions across
-# releases (inventory v1 -> v4, smart groups v2 -> v3), and an upgrade should be a one-line change here.
+# releases (inventory v1 -> v4, smart and static groups v2 -> v3, patch summaries v2 -> v3), and an upgrade
+# should be a one-line change here. Sub-resources get their own entry: Jamf versions them separately.
 VERSIONS: dict[str, str] = {
     "computers-inventory": "v4",
     "smart-groups": "v3",
     "smart-group-membership": "v3",
+    "static-groups": "v3",
     "packages": "v1",
+    "patch-software-title-configurations": "v3",
+    "patch-summary": "v3",
+    "patch-summary-versions": "v3",
     "departments": "v1",
     "jamf-pro-version": "v1",
 }
-# Endpoints whose path is not just their name.
+# Endpoints whose path is not just their name; ``{id}`` takes the first part ``api_path`` is given.
 _PATHS = {
     "smart-groups": "computer-groups/smart-groups",
     "smart-group-membership": "computer-groups/smart-group-membership",
+    "static-groups": "computer-groups/static-groups",
+    "patch-summary": "patch-software-title-configurations/{id}/patch-summary",
+    "patch-summary-versions": "patch-software-title-configurations/{id}/patch-summary/versions",
 }
 MAX_CONNECTIONS = 5
+LIST_PAGE = 200  # page size for the Pro API's small lists (groups, packages)
 MAX_BACKOFF = 30.0
 _DETAIL_LIMIT = 300
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -63,9 +72,17 @@ class _TokenFailed(Exception):
 
 
 def api_path(endpoint: str, *rest: str | int) -> str:
-    """``api_path("smart-groups", 7)`` -> ``/api/v3/computer-groups/smart-groups/7``."""
+    """``api_path("smart-groups", 7)`` -> ``/api/v3/computer-groups/smart-groups/7``.
+
+    An endpoint with ``{id}`` in its path puts the first part there: ``api_path("patch-summary", 3)`` ->
+    ``/api/v3/patch-software-title-configurations/3/patch-summary``. Without parts the template is kept,
+    which is how the simulator's route table spells it.
+    """
+    path = _PATHS.get(endpoint, endpoint)
+    if "{id}" in path and rest:
+        path, rest = path.replace("{id}", str(rest[0])), rest[1:]
     tail = "".join(f"/{part}" for part in rest)
-    return f"/api/{VERSIONS[endpoint]}/{_PATHS.get(endpoint, endpoint)}{tail}"
+    return f"/api/{VERSIONS[endpoint]}/{path}{tail}"
 
 
 class JamfHttp:
@@ -100,6 +117,25 @@ class JamfHttp:
 
     def close(self) -> None:
         self._client.close()
+
+    def named(self, subject: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send, naming ``subject`` (not the path) when Jamf answers 404."""
+        try:
+            return self.send(method, path, **kwargs)
+        except JamfNotFound:
+            raise JamfNotFound(f"{subject} not found in Jamf") from None
+
+    def paged(self, path: str) -> Iterator[dict[str, Any]]:
+        """Every result of a Pro API list endpoint, page by page until ``totalCount`` is reached."""
+        number, seen = 0, 0
+        while True:
+            body = json_object(self.send("GET", path, params={"page": number, "page-size": LIST_PAGE}))
+            results = body.get("results") or []
+            yield from results
+            seen += len(results)
+            if not results or seen >= int(body.get("totalCount") or 0):
+                return
+            number += 1
 
     def send(
         self, method: str, path: str, *, auth: bool = True, idempotent: bool | None = None, **kwargs: Any
@@ -213,3 +249,26 @@ def error_for(response: httpx.Response, path: str) -> JamfError:
     if status >= 500:
         return JamfUnavailable(f"Jamf is unavailable (HTTP {status})", status, retry_after)
     return JamfError(f"Jamf answered HTTP {status}{suffix}", status)
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object Jamf answered; anything else is Jamf failing to answer, not a caller's error."""
+    body = _json_body(response)
+    if not isinstance(body, dict):
+        raise JamfUnavailable(f"Jamf answered {response.request.url.path} with unexpected JSON")
+    return body
+
+
+def json_list(response: httpx.Response) -> list[dict[str, Any]]:
+    """A JSON array of objects (a few Pro API lists are not paged); entries that are not objects are dropped."""
+    body = _json_body(response)
+    if not isinstance(body, list):
+        raise JamfUnavailable(f"Jamf answered {response.request.url.path} with unexpected JSON")
+    return [item for item in body if isinstance(item, dict)]
+
+
+def _json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise JamfUnavailable(f"Jamf answered {response.request.url.path} with something that is not JSON") from None

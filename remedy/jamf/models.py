@@ -2,7 +2,8 @@
 
 Jamf's JSON is wide and mostly optional (a section not requested comes back as ``null``); ``from_api``
 builders are lenient and keep only what remediation needs: who runs which app version and how much disk
-it has free, groups, packages, the policy fields a rollout touches and the runs of policies on a Mac.
+it has free, groups, packages, patch titles and their version counts, the policy fields a rollout touches
+and the runs of policies on a Mac.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
+        return None
+
+
+def _datetime_or_none(value: Any) -> datetime | None:
+    # An odd date must not cost the whole answer: the counts beside it are what callers read.
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
         return None
 
 
@@ -57,6 +66,8 @@ class Computer(_Frozen):
 
 
 class Group(_Frozen):
+    """A computer group; smart and static groups share one id space in Jamf."""
+
     id: int
     name: str
     is_smart: bool = True
@@ -64,8 +75,10 @@ class Group(_Frozen):
 
     @classmethod
     def from_api(cls, data: JsonObject, is_smart: bool = True) -> Group:
+        # Smart group lists say ``membershipCount``, static group lists say ``count``.
+        count = data.get("membershipCount", data.get("count"))
         return cls(id=int(data["id"]), name=str(data.get("name") or ""), is_smart=is_smart,
-                   member_count=_int_or_none(data.get("membershipCount")))  # fmt: skip
+                   member_count=_int_or_none(count))  # fmt: skip
 
 
 class Package(_Frozen):
@@ -87,6 +100,72 @@ class Package(_Frozen):
             hash_value=data.get("hashValue"),
             size=None if size is None else str(size),
         )
+
+
+class PatchTitle(_Frozen):
+    """A patch software title configuration: an app Jamf tracks against its vendor's release feed."""
+
+    id: int
+    name: str  # Jamf's displayName, e.g. "Google Chrome"
+    software_title_id: str = ""
+    software_title_name: str = ""
+    publisher: str = ""
+    packages: dict[str, int] = {}  # version -> id of the Jamf package that installs it
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> PatchTitle:
+        packages: dict[str, int] = {}
+        for package in data.get("packages") or []:
+            number = _int_or_none(package.get("packageId"))
+            if number is not None and package.get("version"):
+                packages[str(package["version"])] = number
+        return cls(
+            id=int(data["id"]),
+            name=str(data.get("displayName") or data.get("softwareTitleName") or ""),
+            software_title_id=str(data.get("softwareTitleId") or ""),
+            software_title_name=str(data.get("softwareTitleName") or ""),
+            publisher=str(data.get("softwareTitlePublisher") or ""),
+            packages=packages,
+        )
+
+
+class PatchSummary(_Frozen):
+    """How many Macs run a title's latest version and how many lag behind it."""
+
+    title_id: int  # the software title configuration's id
+    title: str
+    latest_version: str = ""
+    release_date: datetime | None = None
+    up_to_date: int = 0
+    out_of_date: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.up_to_date + self.out_of_date
+
+    @classmethod
+    def from_api(cls, data: JsonObject, title_id: int) -> PatchSummary:
+        return cls(
+            title_id=_int_or_none(data.get("softwareTitleConfigurationId")) or title_id,
+            title=str(data.get("title") or ""),
+            latest_version=str(data.get("latestVersion") or ""),
+            release_date=_datetime_or_none(data.get("releaseDate")),
+            up_to_date=_int_or_none(data.get("upToDate")) or 0,
+            out_of_date=_int_or_none(data.get("outOfDate")) or 0,
+        )
+
+
+class PatchVersionCount(_Frozen):
+    """How many Macs run one version of a patch title; ``order`` 0 is the newest Jamf knows."""
+
+    version: str
+    computers: int = 0
+    order: int | None = None
+
+    @classmethod
+    def from_api(cls, data: JsonObject) -> PatchVersionCount:
+        return cls(version=str(data.get("version") or ""), computers=_int_or_none(data.get("onVersion")) or 0,
+                   order=_int_or_none(data.get("absoluteOrderId")))  # fmt: skip
 
 
 class Policy(_Frozen):

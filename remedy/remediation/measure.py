@@ -9,12 +9,14 @@ from sqlalchemy import select
 
 from remedy.db.models import ComplianceSnapshot, utcnow
 from remedy.db.session import Database
+from remedy.errors import UserError
 from remedy.jamf import JamfClient
 from remedy.jamf.compliance import compliance
 from remedy.jamf.models import ComplianceCount
-from remedy.remediation.facts import Facts
+from remedy.jira.models import Issue
+from remedy.remediation.facts import Facts, facts_from_issue
 from remedy.remediation.rings import RingCount
-from remedy.remediation.store import upsert_facts
+from remedy.remediation.store import RemediationView, upsert_facts
 from remedy.slack.mrkdwn import escape
 
 
@@ -108,3 +110,16 @@ def ring_line(ring: RingCount, previous: Previous | None) -> str:
             f"({ring.compliant}/{ring.with_app}) {mark} ≥ {r.threshold:g}% · {failures}, "
             f"{ring.waiting} waiting, {ring.offline} offline"
             + trend(ring.compliant, previous))
+
+
+def latest_for(db: Database, issue: Issue, known: RemediationView | None) -> Previous | None:
+    """The newest whole-fleet measurement of what the ticket remediates, without a Jamf call (cards
+    and drafts must be fast); None when never measured or the ticket doesn't say what it remediates."""
+    if known is not None:
+        target = known.facts.target_version
+    else:
+        try:
+            target = facts_from_issue(issue).target_version
+        except UserError:
+            return None
+    return last_snapshot(db, issue.key, target)

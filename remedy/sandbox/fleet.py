@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -91,6 +92,17 @@ def compare_versions(a: str, b: str) -> int:
     """-1, 0 or 1 as ``a`` is older than, the same as, or newer than ``b``."""
     ka, kb = version_key(a), version_key(b)
     return (ka > kb) - (ka < kb)
+
+
+def known_versions(bundle_id: str) -> list[str]:
+    """Every version of an app the fleet table knows, newest first: what a vendor's patch feed lists.
+
+    The newest is often past the remediation target (Chrome 120.0.6099.129 came after .109), as in life:
+    a patch feed's "latest" is the vendor's newest release, not the version a ticket asks for.
+    """
+    spec = APPS[bundle_id]
+    found = {*spec.old_versions, *([spec.target] if spec.target else []), *_AHEAD.get(spec.target or "", ())}
+    return sorted(found, key=version_key, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,10 @@ class Fleet:
         except ValueError:
             return None
         return self.devices[index] if 0 <= index < len(self.devices) else None
+
+    def version_counts(self, bundle_id: str) -> dict[str, int]:
+        """How many Macs run each version of an app, as they are now (Macs without it are not counted)."""
+        return dict(Counter(d.apps[bundle_id] for d in self.devices if bundle_id in d.apps))
 
     def ring(self, name: str) -> list[Device]:
         """The members of a seeded rollout ring (or of :data:`ALL_MACS`)."""

@@ -1,6 +1,8 @@
 """A stateful Jamf Pro simulator as a plain WSGI app: OAuth client credentials, the Jamf Pro API (JSON,
 versioned paths) and the Classic API (``/JSSResource``, XML in and out, HTML error pages), over a
 deterministic fleet whose compliance climbs as simulated time passes (:mod:`.jamf_state`, :mod:`.fleet`).
+Static groups and patch titles are served by :mod:`.jamf_groups`; JSON and XML wire helpers live in
+:mod:`.jamf_xml`.
 
 The API version of each endpoint lives in ``VERSIONS`` only: Jamf moves paths between releases
 (inventory v1 -> v4, smart groups v2 -> v3) and the simulator serves the ones in the checked-in spec.
@@ -8,7 +10,6 @@ The API version of each endpoint lives in ``VERSIONS`` only: Jamf moves paths be
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,6 +21,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from remedy.sandbox import jamf_groups as groups
 from remedy.sandbox import jamf_xml as xml
 from remedy.sandbox.faults import InjectedFailure
 from remedy.sandbox.fleet import APPS, DEPARTMENTS, Device
@@ -31,12 +33,14 @@ from remedy.sandbox.jamf_state import (  # re-exported: tests import them from h
     PolicyLog,
     RecordedRequest,
 )
+from remedy.sandbox.jamf_xml import MAX_PAGE_SIZE, api_error, json_response, paged, paging
 from remedy.sandbox.seed import NOW
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 __all__ = [
+    "MAX_PAGE_SIZE",
     "VERSIONS",
     "Compliance",
     "InjectedFailure",
@@ -50,8 +54,8 @@ __all__ = [
 
 Json = dict[str, Any]
 Handler = Callable[[JamfState, Request, dict[str, str]], Response]
-VERSIONS = {"inventory": "v4", "smart_groups": "v3", "packages": "v1", "departments": "v1", "version": "v1"}
-MAX_PAGE_SIZE = 2000
+VERSIONS = {"inventory": "v4", "smart_groups": "v3", "static_groups": "v3", "packages": "v1", "departments": "v1",
+            "patch_titles": "v3", "patch_summary": "v3", "version": "v1"}  # fmt: skip
 CLASSIC = "/JSSResource"
 _SECTIONS = {"GENERAL", "APPLICATIONS", "STORAGE", "OPERATING_SYSTEM", "USER_AND_LOCATION"}
 _SORTS: dict[str, Callable[[Device], Any]] = {"id": lambda d: d.index, "general.name": lambda d: d.name,
@@ -62,29 +66,12 @@ def _ts(seconds: float) -> str:
     return (NOW + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-def api_error(status: int, description: str, field: str | None = None, code: str = "INVALID_FIELD") -> Response:
-    """The Jamf Pro API's error body: ``{"httpStatus", "errors": [{"code", "description", "id", "field"}]}``."""
-    cause = {"code": code, "description": description, "id": "0", "field": field}
-    return json_response({"httpStatus": status, "errors": [cause]}, status)
-
-
 def classic_error(status: int, message: str) -> Response:
     return Response(xml.error_page(status, message), status=status, mimetype="text/html")
 
 
 def xml_response(body: bytes, status: int = 200) -> Response:
     return Response(body, status=status, content_type="text/xml;charset=UTF-8")
-
-
-def _paging(request: Request) -> tuple[int, int]:
-    page, size = request.args.get("page", 0, type=int) or 0, request.args.get("page-size", 100, type=int)
-    if size is None or size < 1 or size > MAX_PAGE_SIZE or page < 0:
-        raise JamfProblem(400, f"page-size must be between 1 and {MAX_PAGE_SIZE}", "page-size", "INVALID_PAGE")
-    return page, size
 
 
 # -- Jamf Pro API ------------------------------------------------------------------------------------
@@ -149,7 +136,7 @@ def _order(state: JamfState, sort: str) -> list[Device]:
 
 
 def _inventory(state: JamfState, request: Request, args: dict[str, str]) -> Response:
-    page, size = _paging(request)
+    page, size = paging(request)
     sections = {s.upper() for s in request.args.getlist("section")} or {"GENERAL"}
     if request.args.get("filter"):
         # The real endpoint takes RSQL on a few fields but never on app versions; callers page everything.
@@ -162,19 +149,14 @@ def _inventory(state: JamfState, request: Request, args: dict[str, str]) -> Resp
     return json_response({"totalCount": len(ordered), "results": results})
 
 
-def _paged(request: Request, items: list[Json]) -> Response:
-    page, size = _paging(request)
-    return json_response({"totalCount": len(items), "results": items[page * size : (page + 1) * size]})
-
-
 def _smart_groups(state: JamfState, request: Request, args: dict[str, str]) -> Response:
     groups = [g for g in state.groups.values() if g.smart]
-    return _paged(request, [{"id": str(g.id), "siteId": "-1", "name": g.name, "description": g.description,
+    return paged(request, [{"id": str(g.id), "siteId": "-1", "name": g.name, "description": g.description,
                              "membershipCount": len(g.members)} for g in groups])  # fmt: skip
 
 
 def _smart_group(state: JamfState, request: Request, args: dict[str, str]) -> Response:
-    group = state.group(args["id"])
+    group = state.group(args["id"], smart=True)
     return json_response({"id": str(group.id), "siteId": "-1", "name": group.name, "description": group.description,
                           "criteria": group.criteria})  # fmt: skip
 
@@ -191,7 +173,7 @@ def _create_smart_group(state: JamfState, request: Request, args: dict[str, str]
 
 
 def _membership(state: JamfState, request: Request, args: dict[str, str]) -> Response:
-    group = state.group(args["id"])
+    group = state.group(args["id"], smart=True)  # a static group's id is a 404 here, as in Jamf
     return json_response({"members": [index + 1 for index in group.members]})
 
 
@@ -204,11 +186,11 @@ def _package_json(state: JamfState, package_id: str | int) -> Json:
 
 
 def _packages(state: JamfState, request: Request, args: dict[str, str]) -> Response:
-    return _paged(request, [_package_json(state, package_id) for package_id in sorted(state.packages)])
+    return paged(request, [_package_json(state, package_id) for package_id in sorted(state.packages)])
 
 
 def _departments(state: JamfState, request: Request, args: dict[str, str]) -> Response:
-    return _paged(request, [{"id": str(number), "name": name} for number, name in enumerate(DEPARTMENTS, 1)])
+    return paged(request, [{"id": str(number), "name": name} for number, name in enumerate(DEPARTMENTS, 1)])
 
 
 # -- Classic API ------------------------------------------------------------------------------------
@@ -273,6 +255,24 @@ _URLS = Map([
          methods=["GET"]),
     Rule(f"/api/{VERSIONS['smart_groups']}/computer-groups/smart-group-membership/<id>", endpoint="membership",
          methods=["GET"]),
+    Rule(f"/api/{VERSIONS['static_groups']}/computer-groups/static-groups", endpoint="static_groups",
+         methods=["GET"]),
+    Rule(f"/api/{VERSIONS['static_groups']}/computer-groups/static-groups", endpoint="create_static_group",
+         methods=["POST"]),
+    Rule(f"/api/{VERSIONS['static_groups']}/computer-groups/static-groups/<id>", endpoint="static_group",
+         methods=["GET"]),
+    Rule(f"/api/{VERSIONS['static_groups']}/computer-groups/static-groups/<id>", endpoint="update_static_group",
+         methods=["PUT"]),
+    Rule(f"/api/{VERSIONS['static_groups']}/computer-groups/static-groups/<id>", endpoint="delete_static_group",
+         methods=["DELETE"]),
+    Rule(f"/api/{VERSIONS['patch_titles']}/patch-software-title-configurations", endpoint="patch_titles",
+         methods=["GET"]),
+    Rule(f"/api/{VERSIONS['patch_titles']}/patch-software-title-configurations/<id>", endpoint="patch_title",
+         methods=["GET"]),
+    Rule(f"/api/{VERSIONS['patch_summary']}/patch-software-title-configurations/<id>/patch-summary",
+         endpoint="patch_summary", methods=["GET"]),
+    Rule(f"/api/{VERSIONS['patch_summary']}/patch-software-title-configurations/<id>/patch-summary/versions",
+         endpoint="patch_versions", methods=["GET"]),
     Rule(f"/api/{VERSIONS['packages']}/packages", endpoint="packages", methods=["GET"]),
     Rule(f"/api/{VERSIONS['packages']}/packages/<id>", endpoint="package", methods=["GET"]),
     Rule(f"{CLASSIC}/computergroups/id/<id>", endpoint="classic_group", methods=["GET"]),
@@ -290,7 +290,7 @@ _HANDLERS: dict[str, Handler] = {
     "version": lambda state, request, args: json_response({"version": "11.12.0-t1700000000000"}),
     "inventory": _inventory, "departments": _departments,
     "smart_groups": _smart_groups, "create_smart_group": _create_smart_group, "smart_group": _smart_group,
-    "membership": _membership,
+    "membership": _membership, **groups.HANDLERS,
     "packages": _packages, "package": lambda state, request, args: json_response(_package_json(state, args["id"])),
     "classic_group": _classic_group, "computer_history": _computer_history,
     "classic_policies": _classic_policies, "get_policy": _get_policy,

@@ -1,4 +1,4 @@
-"""What the Jamf Pro simulator remembers: tokens, groups, packages, policies and the fleet they act on.
+"""What the Jamf Pro simulator remembers: tokens, groups, packages, patch titles, policies and the fleet.
 
 :mod:`remedy.sandbox.jamf` turns HTTP into calls here. Time is simulated (``clock`` returns seconds since
 :data:`remedy.sandbox.seed.NOW`); ``advance`` moves it and lets every device whose check-in falls due run
@@ -51,6 +51,16 @@ class Group:
     members: list[int]  # device indexes, ascending
     criteria: list[dict[str, object]] = field(default_factory=list)
     description: str = ""
+
+
+@dataclass(frozen=True)
+class PatchTitle:
+    """A patch software title configuration: one app Jamf compares with its vendor's release feed."""
+
+    id: int
+    display_name: str
+    bundle_id: str  # the simulator's link to the fleet; Jamf's schema has no bundle id here
+    software_title_id: str  # the patch source's id for the app, unrelated to ``id``
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,15 @@ def _seed_packages() -> dict[int, Package]:
     return packages
 
 
+PILOT_STATIC = "Pilot"  # hand-picked pilot Macs for tickets whose app has no "Pilot - {app}" smart group
+
+
+def _seed_patch_titles() -> dict[int, PatchTitle]:
+    # Patch source ids number Jamf's catalogue, not our titles: offset so a client mixing them up is caught.
+    facts = enumerate(REMEDIATION_FACTS.values(), start=1)
+    return {n: PatchTitle(n, f.app_name, f.bundle_id, str(40 + 3 * n)) for n, f in facts}
+
+
 @dataclass
 class JamfState(Faults):
     fleet: Fleet = field(repr=False)  # 100k Macs in a failing test's output would hide the failure
@@ -122,6 +141,7 @@ class JamfState(Faults):
     groups: dict[int, Group] = field(default_factory=dict)
     packages: dict[int, Package] = field(default_factory=_seed_packages)
     policies: dict[int, Policy] = field(default_factory=dict)
+    patch_titles: dict[int, PatchTitle] = field(default_factory=_seed_patch_titles)
     tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (simulated seconds)
     orders: dict[str, list[Device]] = field(default_factory=dict)  # inventory sort orders, cached
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -141,6 +161,11 @@ class JamfState(Faults):
         for name in [*RINGS, ALL_MACS]:
             state.groups[len(state.groups) + 1] = Group(len(state.groups) + 1, name, True,
                                                         [d.index for d in state.fleet.ring(name)])  # fmt: skip
+        # Smart and static groups share Jamf's id space: the static pilot takes the next id (5) and holds the
+        # Chrome pilot's Macs, so tickets for other apps have a pilot ring too.
+        pilot = [d.index for d in state.fleet.ring("Pilot - Chrome")]
+        state.groups[len(state.groups) + 1] = Group(len(state.groups) + 1, PILOT_STATIC, False, pilot,
+                                                    description="Hand-picked pilot Macs")  # fmt: skip
         return state
 
     def now(self) -> float:
@@ -186,10 +211,17 @@ class JamfState(Faults):
             raise JamfProblem(404, f"Computer {device_id} not found", "id", "INVALID_ID")
         return found
 
-    def group(self, group_id: str | int) -> Group:
+    def group(self, group_id: str | int, smart: bool | None = None) -> Group:
+        """A computer group of either kind, or only of the kind ``smart`` names (the other kind is a 404)."""
         found = self.groups.get(_int(group_id))
-        if found is None:
+        if found is None or (smart is not None and found.smart != smart):
             raise JamfProblem(404, f"Group with id {group_id} not found", "id", "INVALID_ID")
+        return found
+
+    def patch_title(self, title_id: str | int) -> PatchTitle:
+        found = self.patch_titles.get(_int(title_id))
+        if found is None:
+            raise JamfProblem(404, f"Patch software title configuration {title_id} not found", "id", "INVALID_ID")
         return found
 
     def package(self, package_id: str | int) -> Package:
@@ -224,12 +256,41 @@ class JamfState(Faults):
     # -- changes, with Jamf's rules -------------------------------------------------------------
     def add_smart_group(self, name: str, criteria: list[dict[str, object]], description: str = "") -> Group:
         with self.lock:
-            if any(g.name.lower() == name.lower() for g in self.groups.values()):
-                raise JamfProblem(422, "Duplicate group name", "name", "DUPLICATE_FIELD")
+            self._name_free(name, 0)
             # Criteria are stored, not evaluated: a new group starts with no members.
             group = Group(max(self.groups, default=0) + 1, name, True, [], criteria, description)
             self.groups[group.id] = group
             return group
+
+    def save_static_group(self, group_id: int, name: str, computer_ids: list[str] | None, description: str) -> Group:
+        """Create (``group_id == 0``) or replace a static group; ``computer_ids`` None keeps the members."""
+        with self.lock:
+            current = self.group(group_id, smart=False) if group_id else None
+            self._name_free(name, group_id)
+            found = [self.fleet.by_id(number) for number in computer_ids or []]
+            if any(device is None for device in found):
+                raise JamfProblem(400, "Could not save static computer group: unknown computer id", "assignments")
+            members = sorted({d.index for d in found if d is not None})
+            if current is not None and computer_ids is None:
+                members = current.members
+            group = Group(group_id or max(self.groups, default=0) + 1, name, False, members, [], description)
+            self.groups[group.id] = group
+            for policy in self.policies.values():  # Macs added to a scoped group get the policy at check-in
+                if group.id in policy.group_ids:
+                    self._schedule(policy)
+            return group
+
+    def delete_static_group(self, group_id: int) -> None:
+        with self.lock:
+            group = self.group(group_id, smart=False)
+            if any(group.id in p.group_ids for p in self.policies.values()):
+                raise JamfProblem(422, "Cannot delete static computer group due to dependencies", "id")
+            del self.groups[group.id]
+
+    def _name_free(self, name: str, group_id: int) -> None:
+        """Smart and static groups share names too: a name used by any other group is a duplicate."""
+        if any(g.name.lower() == name.lower() and g.id != group_id for g in self.groups.values()):
+            raise JamfProblem(422, "Duplicate group name", "name", "DUPLICATE_FIELD")
 
     def save_policy(self, policy: Policy) -> Policy:
         """Create (``policy.id == 0``) or replace a policy, enforcing unique names and known references."""

@@ -1,5 +1,6 @@
-"""Classic API (``/JSSResource``) XML in and out (policies, groups, a Mac's computer history), and the
-HTML pages Classic answers errors with.
+"""The simulator's wire formats: Classic API (``/JSSResource``) XML in and out (policies, groups, a Mac's
+computer history) and the HTML pages Classic answers errors with; and the Jamf Pro API's JSON answers,
+error bodies and paging, shared by :mod:`.jamf` and :mod:`.jamf_groups`.
 
 Only the policy fields a remediation rollout uses are read; the rest of a ``<policy>`` is accepted and
 ignored, as Jamf ignores elements it does not know. Parsing uses the stdlib ``xml.etree``; the bodies come
@@ -9,16 +10,47 @@ from our own client and tests, never from the internet.
 from __future__ import annotations
 
 import html
+import json
 import xml.etree.ElementTree as ET
 from datetime import timedelta
+from typing import Any
 
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request, Response
 
 from remedy.sandbox.fleet import Device
 from remedy.sandbox.jamf_state import Group, JamfProblem, JamfState, Policy, PolicyLog
 from remedy.sandbox.seed import NOW
 
 _TRUE = {"true", "1", "yes"}
+MAX_PAGE_SIZE = 2000
+
+
+# -- Jamf Pro API JSON --------------------------------------------------------------------------------
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def api_error(status: int, description: str, field: str | None = None, code: str = "INVALID_FIELD") -> Response:
+    """The Jamf Pro API's error body: ``{"httpStatus", "errors": [{"code", "description", "id", "field"}]}``."""
+    cause = {"code": code, "description": description, "id": "0", "field": field}
+    return json_response({"httpStatus": status, "errors": [cause]}, status)
+
+
+def paging(request: Request) -> tuple[int, int]:
+    page, size = request.args.get("page", 0, type=int) or 0, request.args.get("page-size", 100, type=int)
+    if size is None or size < 1 or size > MAX_PAGE_SIZE or page < 0:
+        raise JamfProblem(400, f"page-size must be between 1 and {MAX_PAGE_SIZE}", "page-size", "INVALID_PAGE")
+    return page, size
+
+
+def paged(request: Request, items: list[Any]) -> Response:
+    """One page of a Pro API list: ``{"totalCount", "results"}``, pages counted from 0."""
+    page, size = paging(request)
+    return json_response({"totalCount": len(items), "results": items[page * size : (page + 1) * size]})
+
+
+# -- Classic API XML ------------------------------------------------------------------------------------
 
 
 def _text(parent: ET.Element, tag: str) -> str | None:

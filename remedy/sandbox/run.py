@@ -14,6 +14,8 @@ from remedy.sandbox.jamf import JamfState
 from remedy.sandbox.jamf import create_app as jamf_app
 from remedy.sandbox.jira import JiraState
 from remedy.sandbox.jira import create_app as jira_app
+from remedy.sandbox.ollama import OllamaState
+from remedy.sandbox.ollama import create_app as ollama_app
 from remedy.sandbox.seed import NOW
 from remedy.sandbox.server import RunningSim, start
 from remedy.sandbox.slack import SlackState
@@ -32,9 +34,10 @@ class Sandbox:
     slack: RunningSim
     jira: RunningSim
     jamf: RunningSim
+    ollama: RunningSim
 
     @classmethod
-    def start(cls, port: int = 0, fleet_size: int = 900) -> Sandbox:
+    def start(cls, port: int = 0, fleet_size: int = 900, llm_latency: float = 0.0) -> Sandbox:
         slack_state = SlackState.seeded(bot_token=BOT_TOKEN)
         slack = start(slack_app(slack_state), slack_state, port=port)
         slack_state.base_url = slack.url
@@ -42,7 +45,10 @@ class Sandbox:
         jira = start(jira_app(jira_state), jira_state, port=port + 1 if port else 0)
         jamf_state = JamfState.seeded(n=fleet_size)
         jamf = start(jamf_app(jamf_state), jamf_state, port=port + 2 if port else 0)
-        return cls(slack=slack, jira=jira, jamf=jamf)
+        # No model latency by default: tests and the demo stay fast; benchmarks pass the measured 2 s.
+        ollama_state = OllamaState(latency=llm_latency)
+        ollama = start(ollama_app(ollama_state), ollama_state, port=port + 3 if port else 0)
+        return cls(slack=slack, jira=jira, jamf=jamf, ollama=ollama)
 
     @property
     def slack_state(self) -> SlackState:
@@ -59,6 +65,11 @@ class Sandbox:
         state: JamfState = self.jamf.state
         return state
 
+    @property
+    def ollama_state(self) -> OllamaState:
+        state: OllamaState = self.ollama.state
+        return state
+
     def now(self) -> datetime:
         """The simulators' wall clock: the seed's "now" plus the simulated time tests advance."""
         return NOW + timedelta(seconds=self.jamf_state.now())
@@ -70,6 +81,7 @@ class Sandbox:
                 "JIRA_EMAIL": JIRA_EMAIL, "JIRA_API_TOKEN": JIRA_TOKEN,
                 "JAMF_URL": self.jamf.url, "JAMF_CLIENT_ID": self.jamf_state.client_id,
                 "JAMF_CLIENT_SECRET": self.jamf_state.client_secret,
+                "OLLAMA_HOST": self.ollama.url, "OLLAMA_MODEL": self.ollama_state.models[0],
                 "REMEDY_HOME_CHANNEL": HOME_CHANNEL}
 
     def settings(self, database_url: str, signing_secret: str, **extra: Any) -> Settings:
@@ -79,6 +91,8 @@ class Sandbox:
         self.slack.stop()
         self.jira.stop()
         self.jamf.stop()
+        self.ollama_state.release()  # a scripted hang must not outlive the sandbox
+        self.ollama.stop()
 
 
 def run_sandbox(port: int = 0, stop: threading.Event | None = None) -> None:
@@ -87,7 +101,8 @@ def run_sandbox(port: int = 0, stop: threading.Event | None = None) -> None:
     for name, value in sandbox.env(secrets.token_hex(16)).items():
         print(f"export {name}={value}")
     print(f"\nSlack simulator: {sandbox.slack.url}   Jira simulator: {sandbox.jira.url}   "
-          f"Jamf Pro simulator: {sandbox.jamf.url}   (Ctrl-C to stop)", flush=True)
+          f"Jamf Pro simulator: {sandbox.jamf.url}   Ollama simulator: {sandbox.ollama.url}   "
+          "(Ctrl-C to stop)", flush=True)
     try:
         (stop or threading.Event()).wait()
     finally:

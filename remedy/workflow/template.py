@@ -18,6 +18,15 @@ class WorkflowError(Exception):
     """workflow.yml is unreadable or inconsistent; the message says where."""
 
 
+class Suggestion(BaseModel):
+    """A phase-aware next step on the analysis card: what it is, and the command its button runs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str = Field(min_length=1, max_length=60)
+    command: str = Field(min_length=1)
+
+
 class Phase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -26,6 +35,7 @@ class Phase(BaseModel):
     subtasks: list[str] = []
     exit_checks: list[ExitCheck] = []
     suggest: list[str] = []
+    analysis: list[Suggestion] = []
 
 
 class Ring(BaseModel):

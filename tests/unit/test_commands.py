@@ -91,7 +91,7 @@ def test_roles_come_from_the_table() -> None:
 def test_jobs_available_now() -> None:
     assert Work(key="CPE-1").job() == "workers.tickets.work"
     assert Jobs().job() == "workers.ops.list_jobs"
-    assert Analyze(key="CPE-1").job() is None
+    assert Analyze(key="CPE-1").job() == "workers.analysis.analyze"
     assert Comment(key="CPE-1", body="x").job() == "workers.comments.comment"
     assert DraftComment(key="CPE-1").job() == "workers.comments.draft"
     assert PostComment(key="CPE-1").job() == "workers.comments.post_draft"

@@ -92,8 +92,19 @@ def test_doctor_reports_each_dependency(runtime: Runtime) -> None:
     view = runtime.sandbox.slack_state.response_view(sent.response_url)
     assert view is not None
     shown = block_texts(view.blocks)
-    for line in ("✅ Redis queue", "✅ Database", "✅ Slack", "✅ Jira", "✅ Jamf Pro", "➖ Ollama", "✅ Config"):
+    for line in ("✅ Redis queue", "✅ Database", "✅ Slack", "✅ Jira", "✅ Jamf Pro", "✅ Ollama", "✅ Config"):
         assert line in shown, shown
+    assert "model mode: llama3.2:3b" in shown  # doctor says once which wording mode remedy is in
+
+
+def test_doctor_says_template_mode_when_the_model_is_not_pulled(runtime: Runtime) -> None:
+    runtime.sandbox.ollama_state.models = ["mistral:7b"]
+    sent = runtime.slash("doctor")
+    runtime.drain()
+    view = runtime.sandbox.slack_state.response_view(sent.response_url)
+    assert view is not None
+    shown = block_texts(view.blocks)
+    assert "model llama3.2:3b is not pulled" in shown and "template mode: plain wording, same numbers" in shown
 
 
 def test_command_palette_from_app_home(runtime: Runtime) -> None:

@@ -224,7 +224,8 @@ def test_groups_members_and_a_duplicate_smart_group(jamf: JamfClient, state: Jam
     assert pilot.member_count == len(jamf.group_members(pilot.id)) == 45
     assert jamf.group_members(pilot.id) == [index + 1 for index in state.groups[pilot.id].members]
     new_id = jamf.create_smart_group("Chrome behind", [{"name": "Application Title", "value": "Chrome"}])
-    assert new_id == 5 and jamf.group_members(new_id) == []
+    # Smart and static groups share one id space: 1-4 are the smart rings, 5 the static "Pilot".
+    assert new_id == 6 and jamf.group_members(new_id) == []
     with pytest.raises(JamfConflict, match="already exists"):
         jamf.create_smart_group("chrome BEHIND", [])
     with pytest.raises(JamfNotFound, match="Smart group 99 not found"):

@@ -86,7 +86,8 @@ def test_refusals_say_what_to_do(runtime: Runtime) -> None:
     assert "create jamf policy CPE-3222" in _run(runtime, "rollout next CPE-3222")
     _run(runtime, "create jamf policy CPE-3222")
     assert "deploy pilot CPE-3222" in _run(runtime, "rollout next CPE-3222")
-    zoom = _run(runtime, "create jamf policy CPE-3301")  # Jamf has no pilot group for Zoom
+    runtime.sandbox.jamf_state.delete_static_group(5)  # without the generic "Pilot", Zoom has no pilot group
+    zoom = _run(runtime, "create jamf policy CPE-3301")
     assert zoom.startswith("❌") and "“Pilot - Zoom” or “Pilot”" in zoom
     viewer = runtime.slash("create jamf policy CPE-3222", user="U0STRANGER")
     assert viewer.ack_text.startswith("🔒")

@@ -1,0 +1,36 @@
+"""The analysis card: summary, risk, priority breakdown, next step, and the phase's suggestions as
+buttons (pressing one runs that command about the ticket)."""
+
+from __future__ import annotations
+
+from remedy.llm.words import Phrased
+from remedy.slack.blocks import Block, actions, command_button, context, header, section
+from remedy.slack.mrkdwn import escape
+from remedy.workflow.template import Suggestion
+
+
+def provenance(phrased: Phrased, model: str, fields: int) -> str:
+    if len(phrased.by_model) == fields:
+        return f"Worded by {escape(model)}; every number, key and name checked against Jira and Jamf data."
+    if phrased.by_model:
+        return (f"Partly worded by {escape(model)}; the rest is remedy's plain wording because the model's text "
+                "stated something the data doesn't.")
+    return "Plain wording by remedy (no model text used); the facts are the same."
+
+
+def analysis_card(key: str, phrased: Phrased, suggestions: list[Suggestion], priority: str | None,
+                  note: str) -> tuple[str, list[Block]]:
+    """``priority`` is mrkdwn from remedy.workflow.priority_view (its outside text is escaped there)."""
+    blocks: list[Block] = [
+        header(f"🔎 Analysis · {key}"),
+        section(f"*Summary* {phrased['summary']}"),
+        section(f"*Risk* {phrased['risk']}"),
+    ]
+    if priority:
+        blocks.append(section(f"*Priority* {priority}"))  # already mrkdwn, outside text escaped
+    blocks.append(section(f"*Next* {phrased['next']}"))
+    if suggestions:
+        blocks.append(actions([command_button(s.label, s.command, key, style="primary" if i == 0 else None)
+                               for i, s in enumerate(suggestions)]))
+    blocks.append(context(note))
+    return f"Analysis of {key}: {phrased['summary']}", blocks
