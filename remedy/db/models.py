@@ -184,3 +184,47 @@ class RolloutDecision(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecentTicket(Base):
+    """A ticket a user touched, and when: `resume` and `progress` read what changed since."""
+
+    __tablename__ = "recent_ticket"
+    __table_args__ = (UniqueConstraint("slack_user_id", "ticket_key", name="uq_recent_ticket_user_ticket"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), index=True)
+    ticket_key: Mapped[str] = mapped_column(String(32))
+    touched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TicketMemory(Base):
+    """What remedy last concluded about a ticket, with the facts hash it was drawn from, so an
+    analysis is reused until the ticket changes."""
+
+    __tablename__ = "ticket_memory"
+
+    ticket_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    facts_hash: Mapped[str | None] = mapped_column(String(64))
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    analysed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    phase: Mapped[str | None] = mapped_column(String(64))
+    phase_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WorkSession(Base):
+    """A time-boxed work session: the planned actions (a checklist), the message showing it, and how
+    it ended. At most one open session per user (enforced by the session service)."""
+
+    __tablename__ = "work_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | completed | expired
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"items": [{key, command, label, minutes, done}]}
+    summary: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
