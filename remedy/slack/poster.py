@@ -185,6 +185,19 @@ class Poster:
 
         return self.actions.run_once(idempotency_key, "slack.upload", channel, send).external_id
 
+    def dm_channel(self, user_id: str) -> str:
+        """The DM conversation with ``user_id`` (opening it is idempotent on Slack's side).
+        Raises SlackPostError naming the problem (user_not_found, cannot_dm_bot, …)."""
+        try:
+            resp = self.client.conversations_open(users=[user_id])
+        except SlackApiError as exc:
+            raise _as_post_error(exc) from exc
+        return str(resp["channel"]["id"])
+
+    def dm(self, user_id: str, text: str, blocks: list[dict[str, Any]] | None, idempotency_key: str) -> Posted:
+        """A direct message to ``user_id``, at most once per key."""
+        return self.post_once(self.dm_channel(user_id), text, blocks, idempotency_key)
+
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None) -> None:
         """Replace a message we posted (a decided go/no-go card). Editing to the same content again
         is harmless, so a retried job may repeat it."""
