@@ -111,3 +111,17 @@ def test_compatibility_draft_states_the_fleet_and_unknowns(wording: Runtime) -> 
     if not wording.services.settings.OLLAMA_HOST:
         assert f"{with_app} Macs have the app" in text and "minimum macOS" in text and "unknown" in text
     assert "Draft comment for CPE-3222" in text
+
+
+def test_draft_then_post_lands_once_in_both_modes(wording: Runtime) -> None:
+    before = len(wording.sandbox.jira_state.comments("CPE-3222"))
+    sent = wording.slash("draft comment CPE-3222 about rollout timeline")
+    wording.drain()
+    view = wording.sandbox.slack_state.response_view(sent.response_url)
+    assert view is not None and "Pilot (Pilot - Chrome, ≥ 90%, soak 24 h)" in block_texts(view.blocks)
+    post = next(b for b in buttons(view.blocks) if b["text"]["text"] == "Post")
+    for _ in range(2):  # a double click
+        wording.press(post, ephemeral=True)
+    wording.drain()
+    comments = wording.sandbox.jira_state.comments("CPE-3222")
+    assert len(comments) == before + 1 and "Phase 1" in str(comments[-1])
