@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ack_latency.py
 	$(BIN)/python benchmarks/jira_actions.py
 	$(BIN)/python benchmarks/compliance.py
+	$(BIN)/python benchmarks/analysis.py
 
 chaos: $(STAMP)
 	./scripts/ensure-services.sh

@@ -181,6 +181,8 @@ CASES: list[tuple[str, str | None, Command]] = [
     # Team
     ("escalate CPE-3222 sarah", None, Escalate(**K, to=handle("sarah"))),
     ("escalate to sarah", FOCUS, Escalate(**F, to=handle("sarah"))),
+    ("escalate CPE-3222", None, Escalate(**K)),
+    ("escalate CPE-3222 because vendor silent", None, Escalate(**K, reason="vendor silent")),
     (
         "escalate CPE-3222 to <@U02SARAH> pilot failing",
         None,
@@ -234,13 +236,15 @@ CASES: list[tuple[str, str | None, Command]] = [
         FOCUS,
         ScheduleDiscussion(**F, when=When(raw="today at 9:30", day="today", time="09:30"), attendees=(handle("ann"),)),
     ),
-    ("sync", None, Sync()),
-    ("sync with slack", None, Sync()),
-    ("sync #mac-remediation", None, Sync(channel=PersonRef(raw="#mac-remediation", kind="channel"))),
+    ("sync", FOCUS, Sync(**F)),
+    ("sync with slack", FOCUS, Sync(**F)),
+    ("sync #mac-remediation", FOCUS, Sync(**F, channel=PersonRef(raw="#mac-remediation", kind="channel"))),
+    ("sync CPE-3445 #mac-remediation", None,
+     Sync(key="CPE-3445", channel=PersonRef(raw="#mac-remediation", kind="channel"))),
     (
         "sync <#C0123|ops>",
-        None,
-        Sync(channel=PersonRef(raw="<#C0123|ops>", kind="channel", slack_id="C0123")),
+        FOCUS,
+        Sync(**F, channel=PersonRef(raw="<#C0123|ops>", kind="channel", slack_id="C0123")),
     ),
     # Bulk
     ("focus epic CPE-123", None, FocusEpic(key="CPE-123")),

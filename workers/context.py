@@ -15,6 +15,7 @@ from typing import Any
 
 from rq import get_current_job
 
+from remedy import memory
 from remedy.commands.catalog import Role
 from remedy.config import ConfigError
 from remedy.errors import UserError
@@ -88,6 +89,22 @@ def job_context(origin: dict[str, Any]) -> Iterator[JobContext]:
             job.meta["refused"] = str(exc)[:300]
             job.save_meta()
         ctx.fail(str(exc))
+    finally:
+        _seen(ctx, job)
+
+
+def _seen(ctx: JobContext, job: Any) -> None:
+    """After the command: the user was here, and touched the job's ticket (`resume`, `progress`
+    and `blocked` read it). Done here, not in the bot, so the ack stays fast; a courtesy, so a
+    failure is logged and never fails the job."""
+    if ctx.origin.source in ("cron", "webhook"):
+        return  # no person was here
+    try:
+        args = job.kwargs if job is not None else {}
+        key = args.get("key") or args.get("ticket")
+        memory.mark_seen(ctx.services.db, ctx.user, key if isinstance(key, str) else None, ctx.services.clock())
+    except Exception:
+        log.warning("could not remember that %s was here (job %s)", ctx.user, ctx.job_id, exc_info=True)
 
 
 def thread_reply(ctx: JobContext, issue: Issue | str, text: str, blks: list[dict[str, Any]] | None, name: str,

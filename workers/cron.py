@@ -36,6 +36,8 @@ SCHEDULE: list[CronEntry] = [
               "catch audit-trail tampering within the hour"),
     CronEntry("refresh-rollouts", "workers.webhooks.refresh_active", "*/30 * * * *",
               "re-measure rollouts in progress even when Jamf webhooks are lost or debounced"),
+    CronEntry("expire-sessions", "workers.sessions.expire_sessions", "*/10 * * * *",
+              "close work sessions left open past their time box and DM each user a summary"),
 ]
 
 

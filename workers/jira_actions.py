@@ -1,4 +1,4 @@
-"""One-click Jira writes: move, assign, priority, blockers, watch — and `blocked`."""
+"""One-click Jira writes: move, assign, priority, blockers, watch (`blocked` lives in workers.memory_jobs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from remedy.db.models import PriorityOverride
 from remedy.errors import UserError
 from remedy.jira.models import JiraUser
 from remedy.parallel import parallel
-from remedy.slack import blocks
 from remedy.slack.mrkdwn import escape
 from remedy.team.resolve import resolve_jira_user
 from remedy.workflow import moves
@@ -39,7 +38,7 @@ def assign(origin: dict[str, Any], key: str, assignee: dict[str, Any], **_: Any)
     """`/remedy assign KEY to <person>`: the person resolved Slack ↔ Jira, or a question back."""
     with job_context(origin) as ctx:
         svc = ctx.services
-        who = resolve_jira_user(PersonRef.model_validate(assignee), svc.team, svc.jira, _slack_email(ctx))
+        who = resolve_jira_user(PersonRef.model_validate(assignee), svc.team, svc.jira, slack_email(ctx))
         issue, _ = parallel([lambda: svc.jira.get_issue(key), lambda: svc.jira.assign(key, who.account_id)])
         line = f"👤 *{escape(actor_name(ctx))}* assigned *{key}* to *{escape(who.name)}*"
         now = JiraUser(account_id=who.account_id, display_name=who.name, email=None, active=True)
@@ -47,7 +46,7 @@ def assign(origin: dict[str, Any], key: str, assignee: dict[str, Any], **_: Any)
                "jira.assign", account_id=who.account_id, name=who.name)
 
 
-def _slack_email(ctx: JobContext) -> Any:
+def slack_email(ctx: JobContext) -> Any:
     def lookup(slack_id: str) -> str | None:
         user: dict[str, Any] = ctx.services.slack.users_info(user=slack_id).get("user") or {}
         email = (user.get("profile") or {}).get("email")
@@ -67,7 +66,7 @@ def set_priority(origin: dict[str, Any], key: str, priority: str, reason: str | 
         if expires is not None and expires <= svc.clock():
             raise UserError(f"{until} has passed; give a date from today on.")
         issue, _ = parallel([lambda: svc.jira.get_issue(key), lambda: svc.jira.set_priority(key, name)])
-        svc.actions.run_once(ctx.key("override"), "priority.override", key, do=lambda: _record_override(
+        svc.actions.run_once(ctx.key("override"), "priority.override", key, do=lambda: record_override(
             ctx, key, name, reason, expires))
         why = f" because {escape(reason)}" if reason else ""
         lasts = f" until {expires:%Y-%m-%d %H:%M} UTC" if expires else ""
@@ -77,7 +76,7 @@ def set_priority(origin: dict[str, Any], key: str, priority: str, reason: str | 
                expires=expires.isoformat() if expires else None)
 
 
-def _record_override(ctx: JobContext, key: str, name: str, reason: str | None, expires: datetime | None) -> str:
+def record_override(ctx: JobContext, key: str, name: str, reason: str | None, expires: datetime | None) -> str:
     with ctx.services.db.session() as s:
         row = PriorityOverride(ticket_key=key, priority=name, reason=reason, slack_user_id=ctx.user,
                                expires_at=expires)
@@ -107,7 +106,7 @@ def watch(origin: dict[str, Any], key: str, people: list[dict[str, Any]] | None 
         refs = [PersonRef.model_validate(p) for p in people or []] or [
             PersonRef(raw=f"<@{ctx.user}>", kind="mention", slack_id=ctx.user)]
         # Resolve everyone first: one unknown name stops the command before any write.
-        found = [resolve_jira_user(ref, svc.team, svc.jira, _slack_email(ctx)) for ref in refs]
+        found = [resolve_jira_user(ref, svc.team, svc.jira, slack_email(ctx)) for ref in refs]
         parallel([lambda who=who: svc.jira.add_watcher(key, who.account_id) for who in found])  # type: ignore[misc]
         names = ", ".join(who.name for who in found)
         if people:
@@ -117,21 +116,3 @@ def watch(origin: dict[str, Any], key: str, people: list[dict[str, Any]] | None 
             return
         audit(ctx, "jira.watch", key, account_ids=[who.account_id for who in found])
         ctx.done(f"👀 {escape(names)} now watches *{key}* in Jira.")
-
-
-def blocked(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
-    """`/remedy blocked`: the user's open tickets that wait on another, oldest first."""
-    with job_context(origin) as ctx:
-        svc = ctx.services
-        ref = PersonRef(raw=f"<@{ctx.user}>", kind="mention", slack_id=ctx.user)
-        who = resolve_jira_user(ref, svc.team, svc.jira, _slack_email(ctx))
-        mine = [i for i in svc.jira.search(f'assignee = "{who.account_id}"') if not i.is_done]
-        waiting = sorted(((i, [ln for ln in i.links if "blocked by" in ln.phrase]) for i in mine),
-                         key=lambda pair: pair[0].updated)
-        rows = [f"• *{i.key}* {escape(i.summary)} ⛔ waits on " + ", ".join(
-            f"*{ln.other_key}* ({escape(ln.other_status or '?')})" for ln in links) for i, links in waiting if links]
-        if not rows:
-            ctx.done("None of your open tickets is blocked.")
-            return
-        ctx.show("Blocked tickets", [blocks.section("*Your blocked tickets* (oldest first)\n" + "\n".join(rows))])
-

@@ -14,7 +14,7 @@ from remedy.workflow.priority_view import PRIORITY_FIELDS, priority_line, rank_i
 from workers.context import job_context
 
 # The Slack-id → email lookup `blocked` uses too; private there, shared rather than copied.
-from workers.jira_actions import _slack_email
+from workers.jira_actions import slack_email
 
 # The header and the footer take a block each; the rest hold the lines.
 _LINE_BLOCKS = BLOCKS_MAX - 2
@@ -26,7 +26,7 @@ def priorities(origin: dict[str, Any], key: str | None = None, **_: Any) -> None
     with job_context(origin) as ctx:
         svc = ctx.services
         ref = PersonRef(raw=f"<@{ctx.user}>", kind="mention", slack_id=ctx.user)
-        who = resolve_jira_user(ref, svc.team, svc.jira, _slack_email(ctx))
+        who = resolve_jira_user(ref, svc.team, svc.jira, slack_email(ctx))
         found = svc.jira.search(f"assignee = {quote(who.account_id)}", fields=PRIORITY_FIELDS)
         mine = [issue for issue in found if not issue.is_done]
         if not mine:

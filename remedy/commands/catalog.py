@@ -34,7 +34,11 @@ AVAILABLE_JOBS: dict[str, str] = {
     "priority": "workers.jira_actions.set_priority",
     "add blocker": "workers.jira_actions.add_blocker",
     "watch": "workers.jira_actions.watch",
-    "blocked": "workers.jira_actions.blocked",
+    "escalate": "workers.team_actions.escalate",
+    "delegate": "workers.team_actions.delegate",
+    "blocked": "workers.memory_jobs.blocked",
+    "resume": "workers.memory_jobs.resume",
+    "progress": "workers.memory_jobs.progress",
     "priorities": "workers.priorities.priorities",
     "compliance": "workers.jamf_actions.compliance",
     "create jamf policy": "workers.rollout.create_policy",
@@ -46,6 +50,12 @@ AVAILABLE_JOBS: dict[str, str] = {
     "compliance gaps": "workers.gaps.compliance_gaps",
     "audit report": "workers.reports.audit_report",
     "analyze": "workers.analysis.analyze",
+    "start session": "workers.sessions.start_session",
+    "status": "workers.sessions.status",
+    "next": "workers.sessions.next_action",
+    "complete session": "workers.sessions.complete_session",
+    "schedule discussion": "workers.schedule.schedule_discussion",
+    "sync": "workers.sync.sync",
 }
 
 
@@ -177,10 +187,12 @@ _ROWS: tuple[CommandSpec, ...] = (
                 "phase, age, Jira priority); an override set with `priority KEY P1 because …` wins and is "
                 "marked. Exposure comes from the last `compliance KEY`."),
     # Team
-    CommandSpec("escalate", "Team", "escalate [KEY] [to] <person> [reason…]",
+    CommandSpec("escalate", "Team", "escalate [KEY] [[to] <person>] [because <reason>]",
                 "Escalate to a person: notifies them and updates the ticket",
-                ("escalate CPE-3222 sarah", "escalate to sarah", "escalate CPE-3222 to sarah pilot failing"),
-                E, "optional"),
+                ("escalate CPE-3222 sarah", "escalate to sarah", "escalate CPE-3222 to sarah pilot failing",
+                 "escalate CPE-3222 because vendor silent for 3 days"),
+                E, "optional",
+                details="Without a person, team.yml's escalation rules pick one (by default your manager)."),
     CommandSpec("delegate", "Team", "delegate [KEY] to <person|group>",
                 "Hand the ticket to a person or group and add them as watchers",
                 ("delegate to dev-team", "delegate CPE-3222 to john"), E, "optional"),
@@ -190,8 +202,10 @@ _ROWS: tuple[CommandSpec, ...] = (
                  "schedule discussion CPE-3222 mon 10:00 with sarah"), E, "optional",
                 aliases=("schedule", "schedule meeting"),
                 details="When: `today 9:30`, `tomorrow 15:00`, `mon 10:00`, `2026-12-01 14:00`, `3pm`."),
-    CommandSpec("sync", "Team", "sync [#channel]", "Post your current status to a team channel",
-                ("sync", "sync #mac-remediation"), E, details="Without a channel, the team channel is used."),
+    CommandSpec("sync", "Team", "sync [KEY] [#channel]", "Post a ticket's status to a team channel",
+                ("sync", "sync CPE-3222", "sync CPE-3222 #mac-remediation"), E, "optional",
+                details="Without a channel, your team's channel is used; the post is threaded under the "
+                "ticket's home message there."),
     # Bulk
     CommandSpec("focus epic", "Bulk", "focus epic KEY", "Work on all stories of an epic",
                 ("focus epic CPE-123",), E, "required", "Focusing on epic {key}", ("focus on epic",)),

@@ -17,9 +17,11 @@ TokenKind = Literal["word", "quoted", "markup"]
 
 DOUBLE_QUOTES = '"“”„'
 SINGLE_QUOTES = "'‘’"
-_CLOSERS = {
-    q: re.compile(f"[{group}](?=\\s|$)") for group in (DOUBLE_QUOTES, SINGLE_QUOTES) for q in group
-}
+# What closes a quote depends on how it opened: straight or curly English (“…”), German („…“). An
+# opening single curly quote (‘) never closes a straight one, so any text that lacks one of the two
+# straight closers followed by a space can be quoted and read back unchanged.
+_CLOSE_CHARS = {'"': '"”“', "“": '”“"', "„": '“”"', "”": '”"', "'": "'’", "‘": "’'", "’": "’'"}
+_CLOSERS = {q: re.compile(f"[{chars}](?=\\s|$)") for q, chars in _CLOSE_CHARS.items()}
 
 # One match per token: skip spaces, then a quote (closed in Python), Slack markup, or a word. The
 # markup length is bounded so a stray "<" before 100 KB of text cannot make the scan quadratic;
@@ -69,7 +71,12 @@ def lex(text: str) -> list[Token]:
     while (found := _NEXT.match(text, pos)) is not None and found.lastgroup is not None:
         kind, start, end = found.lastgroup, found.start(found.lastgroup), found.end()
         if kind == "quote":
-            token = _quoted(text, start) or Token("word", text[start:end], start, end, text[start:end])
+            quoted = _quoted(text, start)
+            # A quote that never closes is a stray character, not the start of one long token: read
+            # on, so the words after it (a scope such as "on CPE-3222") are still seen. Free text
+            # that is one unclosed quote still reads as its content (read_free).
+            token = quoted if quoted is not None and quoted.closed else Token(
+                "word", text[start:end], start, end, text[start:end])
         else:
             body = text[start:end] if kind == "word" else text[start + 1 : end - 1]
             token = Token("markup" if kind == "markup" else "word", text[start:end], start, end, body)

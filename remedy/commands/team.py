@@ -51,17 +51,21 @@ class Progress(Command):
 
 
 class Escalate(Command):
+    """`to` None: whoever the team's escalation rules name (by default the escalator's manager)."""
+
     name: ClassVar[str] = "escalate"
-    to: PersonRef
+    to: PersonRef | None = None
     reason: str | None = None
 
     def describe(self) -> str:
         why = f" ({short(self.reason)})" if self.reason else ""
-        return f"Escalating {self.key} to {short(self.to.display())}{why}"
+        whom = short(self.to.display()) if self.to else "the next person in your escalation path"
+        return f"Escalating {self.key} to {whom}{why}"
 
     def text(self) -> str:
         why = f" because {emit_free(self.reason)}" if self.reason else ""
-        return f"escalate {self.key} to {self.to.text()}{why}"
+        whom = f" to {self.to.text()}" if self.to else ""
+        return f"escalate {self.key}{whom}{why}"
 
 
 class Delegate(Command):
@@ -90,17 +94,19 @@ class ScheduleDiscussion(Command):
 
 
 class Sync(Command):
-    """Post the user's current status to `channel`, or to the team channel when None."""
+    """Post the ticket's status (the focus ticket when no key is typed) to `channel`, or to the
+    team channel when None."""
 
     name: ClassVar[str] = "sync"
     channel: PersonRef | None = None
 
     def describe(self) -> str:
         where = short(self.channel.display()) if self.channel else "the team channel"
-        return f"Posting your status to {where}"
+        return f"Posting the status of {self.key} to {where}"
 
     def text(self) -> str:
-        return f"sync {self.channel.raw}" if self.channel else "sync"
+        where = f" {self.channel.raw}" if self.channel else ""
+        return f"sync {self.key}{where}"
 
 
 def _progress(args: Args) -> Command:
@@ -137,9 +143,11 @@ def _my_focus(args: Args) -> Command:
 def _escalate(args: Args) -> Command:
     explicit = args.key()
     args.skip("to")
-    to = args.person("person to escalate to")
-    if explicit is None and (explicit := as_key(args.peek())):
-        args.take()  # "escalate sarah CPE-3222 …": the key came after the person
+    to: PersonRef | None = None
+    if not args.done() and args.word() not in REASON_LEAD:
+        to = args.person("person to escalate to")
+        if explicit is None and (explicit := as_key(args.peek())):
+            args.take()  # "escalate sarah CPE-3222 …": the key came after the person
     args.skip(*REASON_LEAD)
     reason = args.free_text() or None
     key, from_focus = args.resolve(explicit)
@@ -189,18 +197,20 @@ def _scheduled(args: Args, explicit: str | None, when: When | None, attendees: l
 
 
 def _sync(args: Args) -> Command:
+    explicit = args.key()
     args.skip("with", "to", "in", "on", "into")
+    found: PersonRef | None = None
     if args.done() or args.word() in _HERE:
         args.skip(*_HERE)
         args.skip("channel")
-        args.end()
-        return Sync()
-    token = args.take()
-    found = channel(token)
-    if found is None:
-        raise ArgError(f"{code(token.value)} is not a channel; use `#channel-name`.")
+    else:
+        token = args.take()
+        found = channel(token)
+        if found is None:
+            raise ArgError(f"{code(token.value)} is not a channel; use `#channel-name`.")
     args.end()
-    return Sync(channel=found)
+    key, from_focus = args.resolve(explicit)
+    return Sync(key=key, key_from_focus=from_focus, channel=found)
 
 
 PARSERS: dict[str, Parser] = {

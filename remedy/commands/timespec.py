@@ -74,8 +74,29 @@ def clock_at(tokens: list[Token], i: int) -> tuple[str, int] | None:
     return (single, 1) if single else None
 
 
+_RELATIVE_UNITS = {"h", "hr", "hrs", "hour", "hours", "m", "min", "mins", "minute", "minutes"}
+
+
+def _relative_at(tokens: list[Token], i: int) -> tuple[When, int] | None:
+    """`in 2 hours`, `in 30 min`, `in 2h`: kept raw; the job counts from its own "now"."""
+    if i + 1 >= len(tokens) or tokens[i].low != "in":
+        return None
+    amount = re.fullmatch(r"(\d{1,3})([a-z]*)", tokens[i + 1].low)
+    if amount is None:
+        return None
+    if amount.group(2) in _RELATIVE_UNITS:
+        return When(raw=f"in {amount.group(1)} {amount.group(2)}"), i + 2
+    if not amount.group(2) and i + 2 < len(tokens) and tokens[i + 2].low in _RELATIVE_UNITS:
+        return When(raw=f"in {amount.group(1)} {tokens[i + 2].low}"), i + 3
+    return None
+
+
 def read_when(tokens: list[Token], i: int) -> tuple[When, int] | None:
-    """Day/date and/or time words starting at i (fillers `at`/`on` allowed between); (When, next i)."""
+    """Day/date and/or time words starting at i (fillers `at`/`on` allowed between), or a relative
+    `in 2 hours`; (When, next i)."""
+    relative = _relative_at(tokens, i)
+    if relative is not None:
+        return relative
     day: str | None = None
     date: dt.date | None = None
     time: str | None = None

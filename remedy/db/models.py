@@ -228,3 +228,21 @@ class WorkSession(Base):
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"items": [{key, command, label, minutes, done}]}
     summary: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Discussion(Base):
+    """A discussion remedy scheduled about a ticket (`schedule discussion`): a later one that overlaps
+    it is refused, and one at the same start keeps its calendar UID, so calendars update the event."""
+
+    __tablename__ = "discussion"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_key: Mapped[str] = mapped_column(String(32), index=True)
+    uid: Mapped[str] = mapped_column(String(200), index=True)  # the .ics UID: ticket and start
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # UTC
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # the .ics SEQUENCE this job sent
+    organizer: Mapped[str] = mapped_column(String(32))  # Slack user id
+    people: Mapped[str] = mapped_column(Text)  # attendees' names, for "already scheduled with …"
+    job_id: Mapped[str] = mapped_column(String(64), unique=True)  # a retried job finds its own row
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -29,7 +29,8 @@ log = logging.getLogger("remedy.slack")
 METADATA_EVENT = "remedy_result"
 # Errors that mean "Slack will never accept this": tell the user instead of retrying.
 PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks",
-                    "msg_too_long", "no_text", "restricted_action", "invalid_auth", "account_inactive"}
+                    "msg_too_long", "no_text", "restricted_action", "invalid_auth", "account_inactive",
+                    "user_not_found", "cannot_dm_bot", "user_disabled"}
 THREAD_CLAIM_WAIT = 5.0
 Status = str | Callable[[], str]
 

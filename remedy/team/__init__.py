@@ -1,5 +1,13 @@
 """The team directory: people, groups and roles across Slack, Jira and the org chart."""
 
-from remedy.team.directory import Directory, Group, Person, Resolution, TeamConfigError, load_directory
+from remedy.team.directory import (
+    Directory,
+    Escalation,
+    Group,
+    Person,
+    Resolution,
+    TeamConfigError,
+    load_directory,
+)
 
-__all__ = ["Directory", "Group", "Person", "Resolution", "TeamConfigError", "load_directory"]
+__all__ = ["Directory", "Escalation", "Group", "Person", "Resolution", "TeamConfigError", "load_directory"]

@@ -102,7 +102,7 @@ def test_jobs_available_now() -> None:
     assert SetPriority(key="CPE-1", priority="High").job() == "workers.jira_actions.set_priority"
     assert AddBlocker(key="CPE-1", blocker="CPE-2").job() == "workers.jira_actions.add_blocker"
     assert Watch(key="CPE-1").job() == "workers.jira_actions.watch"
-    assert Blocked().job() == "workers.jira_actions.blocked"
+    assert Blocked().job() == "workers.memory_jobs.blocked"
     assert Compliance(key="CPE-1").job() == "workers.jamf_actions.compliance"
     assert Work(key="cpe-1").args() == {"key": "CPE-1"}
     assert Retry(job_id="abc").args() == {"key": None, "job_id": "abc"}

@@ -49,7 +49,6 @@ from tests.command_cases import FOCUS, K, mention
         ("priority", "Which priority?"),
         ("comment", "What should the comment say?"),
         ('comment ""', "What should the comment say?"),
-        ("escalate", "Which person to escalate to?"),
         ("escalate to CPE-3301", "ticket key, not a person"),
         ("add blocker", "Which ticket is the blocker?"),
         ("add blocker CPE-3222", "cannot block itself"),
