@@ -25,7 +25,7 @@ def test_console_prints_card_help_and_did_you_mean(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
     assert "CPE-3222 · Chrome 120 security update" in out and "[ Compliance ]" in out
-    assert "escalate [KEY] [to] <person>" in out
+    assert "escalate [KEY] [[to] <person>]" in out
     assert "Did you mean `work`?" in out
 
 
