@@ -22,7 +22,7 @@ from remedy.llm.words import phrase
 from remedy.memory import Change
 from remedy.parallel import parallel
 from remedy.slack import blocks
-from remedy.slack.mrkdwn import BLOCKS_MAX, SECTION_TEXT_MAX, escape
+from remedy.slack.mrkdwn import BLOCKS_MAX, escape
 from remedy.team.resolve import resolve_jira_user
 from remedy.tickets import memory as ticket_memory
 from workers.context import JobContext, job_context
@@ -97,20 +97,6 @@ def _by_keys(ctx: JobContext, keys: list[str]) -> list[Issue]:
         return [i for found in parallel([lambda k=k: one(k) for k in keys]) for i in found]  # type: ignore[misc]
 
 
-def _sections(title: str, lines: list[str]) -> list[dict[str, Any]]:
-    """A title and its lines packed into as few sections as Slack allows; the rest counted."""
-    chunks = [title]
-    for i, line in enumerate(lines):
-        if len(chunks[-1]) + 1 + len(line) <= SECTION_TEXT_MAX:
-            chunks[-1] += "\n" + line
-        elif len(chunks) < BLOCKS_MAX - 6:
-            chunks.append(line)
-        else:
-            chunks.append(f"…and {len(lines) - i} more")
-            break
-    return [blocks.section(chunk) for chunk in chunks]
-
-
 # -- resume ---------------------------------------------------------------------------------------------
 
 
@@ -172,13 +158,13 @@ def _last_time(ctx: JobContext, seen: datetime) -> list[dict[str, Any]]:
     if not session:
         return []
     lines = [f"• *{key or 'Other'}* {memory.tally(found)}" for key, found in memory.by_ticket(session)]
-    return _sections(f"*Last time* ({memory.local(session[-1].ts, _tz(ctx))}) you:", lines)
+    return blocks.packed_sections(lines, BLOCKS_MAX - 5, f"*Last time* ({memory.local(session[-1].ts, _tz(ctx))}) you:")
 
 
 def _drafts(drafts: list[memory.OpenDraft]) -> list[dict[str, Any]]:
     lines = [f"• *{d.key}* “{memory.first_line(d.text, 100)}” — `post comment {d.key}` or `discard draft {d.key}`"
              for d in drafts]
-    return _sections("*Drafts not posted*:", lines) if lines else []
+    return blocks.packed_sections(lines, BLOCKS_MAX - 5, "*Drafts not posted*:") if lines else []
 
 
 def _since(ctx: JobContext, seen: datetime, changes: list[Change]) -> list[dict[str, Any]]:
@@ -186,7 +172,8 @@ def _since(ctx: JobContext, seen: datetime, changes: list[Change]) -> list[dict[
         return []
     now = ctx.services.clock()
     lines = [f"• *{c.key}* {c.text} · {memory.ago(now - c.at)}" for c in changes]
-    return _sections(f"*Since then on your tickets* ({memory.local(seen, _tz(ctx))} → now):", lines)
+    title = f"*Since then on your tickets* ({memory.local(seen, _tz(ctx))} → now):"
+    return blocks.packed_sections(lines, BLOCKS_MAX - 5, title)
 
 
 def _waiting(ctx: JobContext, keys: list[str]) -> list[dict[str, Any]]:
@@ -200,7 +187,7 @@ def _waiting(ctx: JobContext, keys: list[str]) -> list[dict[str, Any]]:
         rings = " → ".join(labels.get((c.key, name), name) for name in (c.from_ring, c.to_ring))
         lines.append(f"• *{c.key}* {escape(rings)}: waiting {memory.span(svc.clock() - c.created_at)} "
                      f"(asked by {escape(_name(ctx, c.requested_by))})")
-    return _sections("*Go/no-go cards waiting for a lead*:", lines)
+    return blocks.packed_sections(lines, BLOCKS_MAX - 5, "*Go/no-go cards waiting for a lead*:")
 
 
 # -- progress -------------------------------------------------------------------------------------------
@@ -226,7 +213,7 @@ def progress(origin: dict[str, Any], period: str = "today", **_: Any) -> None:
         head = (f"📈 *Your progress {label}* (since {when}): {len(found)} action{'s' if len(found) != 1 else ''} "
                 f"on {tickets} ticket{'s' if tickets != 1 else ''}")
         lines = [f"• *{key or 'Other'}* ({len(events)}): {memory.tally(events)}" for key, events in groups]
-        ctx.show(head, _sections(head, lines))
+        ctx.show(head, blocks.packed_sections(lines, BLOCKS_MAX - 5, head))
 
 
 # -- blocked --------------------------------------------------------------------------------------------
@@ -249,7 +236,7 @@ def blocked(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
         now, tz = svc.clock(), _tz(ctx)
         lines = [_wait_line(w, now, tz) for w in found]
         head = f"*What waits on what* (oldest first): {len(found)} wait{'s' if len(found) != 1 else ''}"
-        ctx.show(f"{len(found)} waits on your tickets", _sections(head, lines))
+        ctx.show(f"{len(found)} waits on your tickets", blocks.packed_sections(lines, BLOCKS_MAX - 5, head))
 
 
 def _wait_line(wait: ticket_memory.Wait, now: datetime, tz: ZoneInfo) -> str:

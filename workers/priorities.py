@@ -7,7 +7,7 @@ from typing import Any
 from remedy.commands import PersonRef
 from remedy.jira.jql import quote
 from remedy.slack import blocks
-from remedy.slack.mrkdwn import BLOCKS_MAX, SECTION_TEXT_MAX, escape
+from remedy.slack.mrkdwn import BLOCKS_MAX, escape
 from remedy.team.resolve import resolve_jira_user
 from remedy.workflow.priority import Ranked
 from remedy.workflow.priority_view import PRIORITY_FIELDS, priority_line, rank_issues
@@ -35,8 +35,8 @@ def priorities(origin: dict[str, Any], key: str | None = None, **_: Any) -> None
         ranked = rank_issues(svc, mine)
         head = f"🎚 *Your queue*: {len(ranked)} open ticket{'s' if len(ranked) != 1 else ''}, highest priority first"
         foot = "Rules: priority.yml · override with `priority KEY P1 because …` · exposure from `compliance KEY`"
-        ctx.show(head, [blocks.section(head), *_sections([_line(n, r) for n, r in enumerate(ranked, 1)]),
-                        blocks.context(foot)])
+        lines = [_line(n, r) for n, r in enumerate(ranked, 1)]
+        ctx.show(head, [blocks.section(head), *blocks.packed_sections(lines, _LINE_BLOCKS), blocks.context(foot)])
 
 
 def _line(n: int, ranked: Ranked) -> str:
@@ -44,16 +44,3 @@ def _line(n: int, ranked: Ranked) -> str:
     return f"{n}. *{ranked.facts.key}* {escape(ranked.facts.summary)} — {priority_line(ranked.score, ranked.override)}"
 
 
-def _sections(lines: list[str]) -> list[dict[str, Any]]:
-    """Lines packed into as few sections as Slack's limits allow; a queue too long to show ends
-    with how many more there are."""
-    chunks: list[str] = []
-    for i, line in enumerate(lines):
-        if chunks and len(chunks[-1]) + 1 + len(line) <= SECTION_TEXT_MAX:
-            chunks[-1] += "\n" + line
-        elif len(chunks) < _LINE_BLOCKS - 1:
-            chunks.append(line)
-        else:
-            chunks.append(f"…and {len(lines) - i} more")
-            break
-    return [blocks.section(chunk) for chunk in chunks]

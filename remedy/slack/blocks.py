@@ -17,6 +17,21 @@ def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}}
 
 
+def packed_sections(lines: Sequence[str], max_sections: int, title: str | None = None) -> list[Block]:
+    """Lines (after ``title``) packed into as few sections as Slack's 3000 characters allow; past
+    ``max_sections`` the rest is counted ("…and 12 more") rather than cut silently."""
+    chunks: list[str] = [title] if title else []
+    for i, line in enumerate(lines):
+        if chunks and len(chunks[-1]) + 1 + len(line) <= SECTION_TEXT_MAX:
+            chunks[-1] += "\n" + line
+        elif len(chunks) < max_sections - 1:
+            chunks.append(line)
+        else:
+            chunks.append(f"…and {len(lines) - i} more")
+            break
+    return [section(chunk) for chunk in chunks]
+
+
 def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_MAX)}]}
 

@@ -39,19 +39,6 @@ def _line(n: int, item: Item) -> str:
     return f"✅ ~{text}~" if item.done else f"⬜ {text}"
 
 
-def _sections(lines: Sequence[str]) -> list[Block]:
-    chunks: list[str] = []
-    for i, line in enumerate(lines):
-        if chunks and len(chunks[-1]) + 1 + len(line) <= SECTION_TEXT_MAX:
-            chunks[-1] += "\n" + line
-        elif len(chunks) < _LINE_BLOCKS - 1:
-            chunks.append(line)
-        else:
-            chunks.append(f"…and {len(lines) - i} more")
-            break
-    return [blocks.section(chunk) for chunk in chunks]
-
-
 def _skipped(skipped: Sequence[Item]) -> list[Block]:
     if not skipped:
         return []
@@ -74,7 +61,8 @@ def checklist(items: Sequence[Item], skipped: Sequence[Item], started: datetime,
     title = f"🗓 Work session · {box}"
     lines = [_line(n, item) for n, item in enumerate(items, 1)] or [
         "Nothing to plan: no open ticket of yours has a step I can track. `priorities` shows your queue."]
-    body = [blocks.header(title), blocks.section(_progress(items, started, ends, now)), *_sections(lines),
+    body = [blocks.header(title), blocks.section(_progress(items, started, ends, now)),
+            *blocks.packed_sections(lines, _LINE_BLOCKS),
             *_skipped(skipped),
             blocks.actions([blocks.command_button("Next", "next", None, style="primary"),
                             blocks.command_button("Complete session", "complete session", None)])]
@@ -129,7 +117,7 @@ def closed(items: Sequence[Item], summary: str, status: str, note: str = "") -> 
     """What the checklist becomes once the session is over."""
     title = "✅ Work session complete" if status == "completed" else "⌛ Work session expired"
     lines = [_line(n, item) for n, item in enumerate(items, 1)]
-    body = [blocks.header(title), _summary_block(summary), *_sections(lines)]
+    body = [blocks.header(title), _summary_block(summary), *blocks.packed_sections(lines, _LINE_BLOCKS)]
     if note:
         body.append(blocks.context(note))
     return f"{title}: {summary.splitlines()[0]}", body
