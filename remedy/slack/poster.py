@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from remedy.actions import ActionLog
 from remedy.db.models import SlackThread
 from remedy.db.session import Database
+from remedy.parallel import parallel
 from remedy.slack.client import webhook_client
 from remedy.slack.mrkdwn import MESSAGE_TEXT_MAX, truncate
 
@@ -59,6 +60,7 @@ class Poster:
         self.db = db
         self.timeout = timeout
         self.actions = ActionLog(db)
+        self._dm_channels: dict[str, str] = {}
 
     # -- the ⏳ message -------------------------------------------------------------------
     def respond(self, response_url: str | None, text: str, blocks: list[dict[str, Any]] | None = None,
@@ -151,9 +153,26 @@ class Poster:
     # -- replies ----------------------------------------------------------------------------
     def reply(self, channel: str, ticket: str, status: Status, text: str,
               blocks: list[dict[str, Any]] | None, idempotency_key: str) -> Posted:
-        """Post ``blocks`` as a reply in the ticket's home thread, at most once per key."""
-        thread_ts = self.home_thread(channel, ticket, status)
-        return self.post_once(channel, text, blocks, idempotency_key, thread_ts=thread_ts)
+        """Post ``blocks`` as a reply in the ticket's home thread, at most once per key.
+
+        When the thread exists, the reply and the status-line re-send go out side by side (one
+        round trip, not two). The re-send also proves the parent still exists: if it was deleted,
+        the reply went to a thread nobody sees, so the ticket gets a new home and the reply is
+        posted there."""
+        row = self._thread_row(channel, ticket)
+        if row is None or not row.ts:
+            thread_ts = self.home_thread(channel, ticket, status)
+            return self.post_once(channel, text, blocks, idempotency_key, thread_ts=thread_ts)
+        line = status if isinstance(status, str) else (row.status_line or status())
+        alive, posted = parallel([lambda: self._update_status(channel, row.ts, line),
+                                  lambda: self.post_once(channel, text, blocks, idempotency_key, thread_ts=row.ts)])
+        if alive:
+            if isinstance(status, str) and status != row.status_line:
+                self._remember_status(channel, ticket, status)
+            return posted  # type: ignore[no-any-return]
+        self._forget_thread(channel, ticket)
+        thread_ts = self._create_thread(channel, ticket, status if isinstance(status, str) else status())
+        return self.post_once(channel, text, blocks, f"{idempotency_key}:rehomed", thread_ts=thread_ts)
 
     def post_once(self, channel: str, text: str, blocks: list[dict[str, Any]] | None,
                   idempotency_key: str, thread_ts: str | None = None) -> Posted:
@@ -187,13 +206,19 @@ class Poster:
         return self.actions.run_once(idempotency_key, "slack.upload", channel, send).external_id
 
     def dm_channel(self, user_id: str) -> str:
-        """The DM conversation with ``user_id`` (opening it is idempotent on Slack's side).
-        Raises SlackPostError naming the problem (user_not_found, cannot_dm_bot, …)."""
+        """The DM conversation with ``user_id`` (opening it is idempotent on Slack's side, and a DM
+        channel never changes, so it is remembered per process). Raises SlackPostError naming the
+        problem (user_not_found, cannot_dm_bot, …)."""
+        known = self._dm_channels.get(user_id)
+        if known is not None:
+            return known
         try:
             resp = self.client.conversations_open(users=[user_id])
         except SlackApiError as exc:
             raise _as_post_error(exc) from exc
-        return str(resp["channel"]["id"])
+        channel = str(resp["channel"]["id"])
+        self._dm_channels[user_id] = channel
+        return channel
 
     def dm(self, user_id: str, text: str, blocks: list[dict[str, Any]] | None, idempotency_key: str) -> Posted:
         """A direct message to ``user_id``, at most once per key."""
