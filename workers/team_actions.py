@@ -291,14 +291,23 @@ def _delegate(ctx: JobContext, issue: Issue, me: Person, group: Group | None, pe
     else:
         assert person is not None
         chosen, turn, assignee, watchers = person.person, None, person, [person]
-    parallel([lambda: svc.jira.assign(key, assignee.account_id),
-              *[lambda w=w: svc.jira.add_watcher(key, w.account_id) for w in watchers]])
+    # The link the group's notice carries is fetched while Jira is written (the thread's parent is
+    # known when the ticket has a home thread here), so the notice can go out beside the reply.
+    home = svc.poster.thread_ts(ctx.channel, key) if group is not None and group.slack_channel else None
+    results = parallel([lambda: svc.jira.assign(key, assignee.account_id),
+                        *[lambda w=w: svc.jira.add_watcher(key, w.account_id) for w in watchers],
+                        lambda: _permalink(ctx, ctx.channel, home) if home else None])
     now = JiraUser(account_id=assignee.account_id, display_name=assignee.name, email=None, active=True)
     who = _mention(chosen, assignee.name)
     line = _delegated_line(me, key, group, who, turn) + "\nWatching: " + ", ".join(escape(w.name) for w in watchers)
-    posted = thread_reply(ctx, issue.model_copy(update={"assignee": now}), line, [blocks.section(line)],
-                          "team.delegate")
-    missed = _notify_group(ctx, group, me, key, who, posted) if group is not None else None
+    shown = issue.model_copy(update={"assignee": now})
+    if group is not None and group.slack_channel and home is None:  # the reply makes the thread the notice links
+        posted = thread_reply(ctx, shown, line, [blocks.section(line)], "team.delegate")
+        missed = _notify_group(ctx, group, me, key, who, _permalink(ctx, posted.channel, posted.thread_ts or posted.ts))
+    else:
+        _, missed = parallel([
+            lambda: thread_reply(ctx, shown, line, [blocks.section(line)], "team.delegate"),
+            lambda: _notify_group(ctx, group, me, key, who, results[-1]) if group is not None else None])
     told = f" <#{group.slack_channel}> is told." if group is not None and group.slack_channel and not missed else ""
     done = f"*{key}* is assigned to *{escape(assignee.name)}*; {len(watchers)} watching in Jira.{told}"
     parallel([lambda: audit(ctx, "team.delegate", key, to=group.name if group else assignee.account_id,
@@ -325,13 +334,12 @@ def _account(ctx: JobContext, person: Person) -> Resolved:
     return resolve_jira_user(PersonRef(raw=person.handle, kind="handle"), svc.team, svc.jira)
 
 
-def _notify_group(ctx: JobContext, group: Group, me: Person, key: str, who: str, thread: Posted) -> str | None:
+def _notify_group(ctx: JobContext, group: Group, me: Person, key: str, who: str, link: str | None) -> str | None:
     """A message in the group's channel pointing at the ticket's thread; returns what went wrong, if
     anything (the delegation itself is done by then, so a refusal is reported, not raised)."""
     if not group.slack_channel:
         return None
-    link = _permalink(ctx, thread)
-    where = f"<{link}|the ticket thread>" if link else f"the ticket's thread in <#{thread.channel}>"
+    where = f"<{link}|the ticket thread>" if link else f"the ticket's thread in <#{ctx.channel}>"
     text = f"📣 *{escape(me.name)}* delegated *{key}* to *{escape(group.name)}*: {who} has it. Details in {where}."
     try:
         ctx.services.poster.post_once(group.slack_channel, text, [blocks.section(text)], ctx.key("notify"))
@@ -340,9 +348,9 @@ def _notify_group(ctx: JobContext, group: Group, me: Person, key: str, who: str,
     return None
 
 
-def _permalink(ctx: JobContext, thread: Posted) -> str | None:
+def _permalink(ctx: JobContext, channel: str, ts: str) -> str | None:
     try:
-        resp = ctx.services.slack.chat_getPermalink(channel=thread.channel, message_ts=thread.thread_ts or thread.ts)
+        resp = ctx.services.slack.chat_getPermalink(channel=channel, message_ts=ts)
     except SlackApiError:
         return None  # the message still says where the thread is
     return str(resp.get("permalink") or "") or None

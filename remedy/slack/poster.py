@@ -91,6 +91,11 @@ class Poster:
             self._forget_thread(channel, ticket)  # parent deleted in Slack: start a new thread
         return self._create_thread(channel, ticket, status if isinstance(status, str) else status())
 
+    def thread_ts(self, channel: str, ticket: str) -> str | None:
+        """The ticket's home thread in ``channel`` as remedy knows it (no Slack call), or None."""
+        row = self._thread_row(channel, ticket)
+        return row.ts if row is not None and row.ts else None
+
     def _remember_status(self, channel: str, ticket: str, line: str) -> None:
         with self.db.session() as s:
             row = s.scalar(_thread_query(channel, ticket))
