@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.deps import BotDeps
-from bot.listeners import actions, commands, decisions, drafts, events, views
+from bot.listeners import actions, commands, decisions, drafts, events, home, views
 from remedy.services import Services
 
 
@@ -35,4 +35,5 @@ def create_app(services: Services, *, client: WebClient | None = None,
     views.register(app, deps)
     drafts.register(app, deps)
     decisions.register(app, deps)
+    home.register(app, deps)
     return app

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     REMEDY_CONFIG_DIR: Path | None = None
     # Where the team channel lives when a command comes from a DM or App Home.
     REMEDY_HOME_CHANNEL: str | None = None
+    # Where phase changes and go/no-go decisions are announced, threaded per ticket; unset = only the
+    # tickets' Jira watchers are told (by DM).
+    REMEDY_STAKEHOLDER_CHANNEL: str | None = None
     REMEDY_QUEUE: str = "remedy"
     # Seconds between a failed job's retries; its length is the number of retries.
     REMEDY_RETRY_DELAYS: list[Annotated[int, Field(ge=0, le=3600)]] = [3, 15]
@@ -68,8 +71,12 @@ class Settings(BaseSettings):
     REMEDY_DECISION_MAX_AGE_HOURS: Annotated[float, Field(gt=0, le=168)] = 4.0
     # Shared secret Jamf sends in the webhook's authentication header; unset = webhooks refused.
     REMEDY_JAMF_WEBHOOK_SECRET: SecretStr | None = None
+    # Base URL of the distribution point Macs download packages from (`validate package` reads
+    # `{REMEDY_PACKAGE_SOURCE}/{file name}`), e.g. https://dp.example.com/CasperShare/Packages.
+    # Unset: packages cannot be inspected, so their validation fails and says so.
+    REMEDY_PACKAGE_SOURCE: str | None = None
 
-    @field_validator("SLACK_API_URL", "JIRA_URL", "JAMF_URL", "OLLAMA_HOST")
+    @field_validator("SLACK_API_URL", "JIRA_URL", "JAMF_URL", "OLLAMA_HOST", "REMEDY_PACKAGE_SOURCE")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         return _check_url(value, ("http", "https"))

@@ -33,7 +33,7 @@ RECENT_MAX = 20
 SESSION_GAP = timedelta(hours=3)
 SESSION_MAX = timedelta(hours=24)
 # Audit rows that record a refusal or bookkeeping, not something a person got done.
-NOT_WORK = frozenset({"auth.refused", "rollout.refused", "rollout.stale", "job.retry"})
+NOT_WORK = frozenset({"auth.refused", "rollout.refused", "rollout.stale", "job.retry", "notify.stakeholders"})
 
 
 @dataclass(frozen=True)

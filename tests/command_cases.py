@@ -301,6 +301,12 @@ CASES: list[tuple[str, str | None, Command]] = [
     # Jamf
     ("create jamf policy CPE-3222", None, CreateJamfPolicy(**K)),
     ("deploy pilot CPE-3222", None, DeployPilot(**K)),
+    (
+        "deploy pilot CPE-3222 override because vendor build, signer checked by hand",
+        None,
+        DeployPilot(**K, override_reason="vendor build, signer checked by hand"),
+    ),
+    ("deploy pilot override: unsigned hotfix", FOCUS, DeployPilot(**F, override_reason="unsigned hotfix")),
     ("rollout next", FOCUS, RolloutNext(**F)),
     ("compliance CPE-3222", None, Compliance(**K)),
     ("check compliance CPE-3222", None, Compliance(**K)),
@@ -315,6 +321,8 @@ CASES: list[tuple[str, str | None, Command]] = [
         ValidatePackage(**K, package="GoogleChrome-120.pkg"),
     ),
     ('validate package "Google Chrome"', FOCUS, ValidatePackage(**F, package="Google Chrome")),
+    ("validate package CPE-3222 GoogleChrome-120.0.6099.109", None,
+     ValidatePackage(**K, package="GoogleChrome-120.0.6099.109")),
     # Updates
     ("daily update CPE-3222", None, DailyUpdate(**K)),
     ("daily update --no-jira", FOCUS, DailyUpdate(**F, no_jira=True)),

@@ -12,6 +12,7 @@ from typing import Any
 
 from remedy.commands.catalog import Role
 from remedy.errors import UserError
+from remedy.notify import notify_decision
 from remedy.parallel import parallel
 from remedy.remediation import decisions, rings, store
 from remedy.remediation.decisions import DecisionView
@@ -143,6 +144,7 @@ def _go(ctx: JobContext, view: DecisionView) -> None:
     _replace_card(ctx, view, "go", ctx.user, detail=detail)
     audit(ctx, "jamf.rollout.go", key, decision=view.id, ring=target.name, scope=scope, numbers=view.numbers)
     ctx.done(f"Go: *{key}* now rolls out to *{escape(target.label)}*.{moved}")
+    notify_decision(ctx, view, "go", None)
 
 
 def _recheck(ctx: JobContext, view: DecisionView, known: RemediationView, source: RingView,
@@ -182,6 +184,7 @@ def _no_go(ctx: JobContext, view: DecisionView, reason: str) -> None:
     audit(ctx, "rollout.no-go", key, decision=view.id, ring=view.to_ring, reason=reason, numbers=n,
           comment_id=comment_id)
     ctx.done(f"No-go recorded for *{key}* → *{escape(n['next_label'])}*, and commented on the Jira ticket.")
+    notify_decision(ctx, view, "no-go", reason)
 
 
 def _hold(ctx: JobContext, view: DecisionView) -> None:
@@ -189,3 +192,4 @@ def _hold(ctx: JobContext, view: DecisionView) -> None:
     _replace_card(ctx, view, "hold", ctx.user)
     audit(ctx, "rollout.hold", view.ticket_key, decision=view.id, ring=view.to_ring, numbers=view.numbers)
     ctx.done(f"Hold recorded: *{view.ticket_key}* stays on *{escape(view.numbers['ring_label'])}*.")
+    notify_decision(ctx, view, "hold", None)

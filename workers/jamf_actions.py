@@ -8,52 +8,29 @@ from remedy.errors import UserError
 from remedy.parallel import parallel
 from remedy.remediation import rings, store
 from remedy.remediation.exceptions import PAGE_SIZE, DeviceException, explain, flagged, package_mb
-from remedy.remediation.facts import Facts, facts_from_issue
-from remedy.remediation.measure import Measured, last_snapshot, measure, record, ring_line, summary_line, trend
-from remedy.remediation.store import RemediationView
+from remedy.remediation.facts import facts_from_issue
+from remedy.remediation.progress import compliance_text, keep, measure_progress
 from remedy.slack import blocks
 from remedy.slack.mrkdwn import escape
+from remedy.updates.chart import compliance_chart, share
 from workers.context import JobContext, job_context, thread_reply
 
 
 def compliance(origin: dict[str, Any], key: str, **_: Any) -> None:
     """`/remedy compliance KEY`: devices at the target version now, from Jamf inventory — per ring
     once the rollout started — with the trend since the last measurement; snapshots are kept for
-    trends and daily updates."""
+    trends and daily updates, and from the second one on a compliance-over-time chart is attached."""
     with job_context(origin) as ctx:
         svc = ctx.services
         facts = facts_from_issue(svc.jira.get_issue(key))
         known = store.load(svc.db, key)
-        if known is not None and known.scoped and known.facts.target_version == facts.target_version:
-            line = _by_ring(ctx, facts, known)
-        else:
-            previous = last_snapshot(svc.db, key, facts.target_version, now=svc.clock())
-            count = measure(svc.jamf, facts)
-            svc.actions.run_once(ctx.key("snapshot"), "compliance.snapshot", key,
-                                 do=lambda: record(svc.db, facts, count, taken_at=svc.clock()))
-            line = f"📊 *{key}* {summary_line(Measured(facts, count, previous))}"
-        parallel([lambda: thread_reply(ctx, key, line, [blocks.section(line)], "compliance"),
-                  lambda: ctx.done(line)])
-
-
-def _by_ring(ctx: JobContext, facts: Facts, known: RemediationView) -> str:
-    svc, key = ctx.services, facts.key
-    now = svc.clock()
-    previous = last_snapshot(svc.db, key, facts.target_version, now=now)
-    before = {r.name: last_snapshot(svc.db, key, facts.target_version, r.name, now) for r in known.rings}
-    counts = rings.count(svc.jamf, facts, known.rings, now)
-    started = [c for c in counts.rings if c.ring.status != "pending"]
-    svc.actions.run_once(ctx.key("snapshot"), "compliance.snapshot", key,
-                         do=lambda: record(svc.db, facts, counts.fleet, started, now))
-    fleet, failures = Measured(facts, counts.fleet, previous), counts.failures
-    c = counts.fleet
-    head = (f"📊 *{key}* *{fleet.percent:.1f}% complete*, {failures} failure{'s' if failures != 1 else ''}: "
-            f"{c.compliant}/{c.total_with_app} Macs with {escape(facts.app_name)} at ≥ {escape(facts.target_version)}, "
-            f"{len(c.behind)} behind" + trend(c.compliant, previous))
-    lines = [head, *(ring_line(c, before[c.ring.name]) for c in counts.rings)]
-    if failures:
-        lines.append(f"Macs that need a hand: `exceptions {key}`")
-    return "\n".join(lines)
+        progress = measure_progress(svc.jamf, svc.db, facts, known, svc.clock())
+        svc.actions.run_once(ctx.key("snapshot"), "compliance.snapshot", key, do=lambda: keep(svc.db, progress))
+        line = compliance_text(progress)
+        drawn = known.rings if known is not None and progress.by_ring else ()
+        posted, chart = parallel([lambda: thread_reply(ctx, key, line, [blocks.section(line)], "compliance"),
+                                  lambda: compliance_chart(svc.db, facts, drawn)])
+        parallel([lambda: share(svc.poster, posted, chart), lambda: ctx.done(line)])
 
 
 def exceptions(origin: dict[str, Any], key: str, **_: Any) -> None:

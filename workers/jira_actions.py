@@ -9,6 +9,7 @@ from remedy.commands import PersonRef
 from remedy.db.models import PriorityOverride
 from remedy.errors import UserError
 from remedy.jira.models import JiraUser
+from remedy.notify import notify_phase_change
 from remedy.parallel import parallel
 from remedy.slack.mrkdwn import escape
 from remedy.team.resolve import resolve_jira_user
@@ -32,6 +33,7 @@ def move(origin: dict[str, Any], key: str, phase: str, **_: Any) -> None:
             lines.append("Already there: " + ", ".join(escape(s) for s in result.subtasks_existing))
         report(ctx, moved, "\n".join(lines), f"*{key}* is in *{escape(result.target)}*.", "jira.move",
                start=result.start, to=result.target, subtasks=result.subtasks_created)
+        notify_phase_change(ctx, key, result)
 
 
 def assign(origin: dict[str, Any], key: str, assignee: dict[str, Any], **_: Any) -> None:

@@ -1,4 +1,4 @@
-"""Jamf rollout jobs: `create jamf policy` and `deploy pilot`.
+"""Jamf rollout jobs: `create jamf policy` and `deploy pilot` (with the package-validation gate and its override).
 
 Both are safe to run again: policies are found by their ticket-derived name before anything is
 created, scope and enable are absolute settings, and a ring starts once (a conditional update).
@@ -10,6 +10,9 @@ from typing import Any
 
 from remedy.commands.catalog import Role
 from remedy.errors import UserError
+from remedy.jira.models import Issue
+from remedy.notify import notify_phase_change
+from remedy.packages import records
 from remedy.parallel import parallel
 from remedy.remediation import plan, store
 from remedy.remediation.facts import Facts, facts_from_issue
@@ -17,7 +20,7 @@ from remedy.remediation.policies import Ensured, ensure_policy, scope_to
 from remedy.remediation.store import PolicyIds, RemediationView, RingView
 from remedy.slack.mrkdwn import escape
 from remedy.workflow import moves
-from workers.context import JobContext, job_context, report, require_role
+from workers.context import JobContext, actor_name, audit, job_context, report, require_role
 
 
 def create_policy(origin: dict[str, Any], key: str, **_: Any) -> None:
@@ -72,10 +75,13 @@ def _groups(group_ids: tuple[int, ...], rings: list[RingView]) -> str:
     return ", ".join(escape(names.get(g, f"group {g}")) for g in group_ids) or "nobody"
 
 
-def deploy_pilot(origin: dict[str, Any], key: str, **_: Any) -> None:
-    """`/remedy deploy pilot KEY`: the ticket moves to Pilot (its exit checks permitting), then the
-    policy is scoped to the pilot group and enabled; the pilot ring's clock starts."""
+def deploy_pilot(origin: dict[str, Any], key: str, override_reason: str | None = None, **_: Any) -> None:
+    """`/remedy deploy pilot KEY [override because …]`: the ticket moves to Pilot (its exit checks
+    permitting: leaving Build & Test needs a passing `validate package`, which a lead may override with a
+    reason), then the policy is scoped to the pilot group and enabled; the pilot ring's clock starts."""
     with job_context(origin) as ctx:
+        if override_reason:
+            require_role(ctx, Role.LEAD, "Overriding the package validation", key)
         require_role(ctx, Role.ENGINEER, "Deploying to the pilot ring", key)
         svc = ctx.services
         known = _planned(ctx, key)
@@ -85,7 +91,9 @@ def deploy_pilot(origin: dict[str, Any], key: str, **_: Any) -> None:
             since = f" since {pilot.started_at:%Y-%m-%d %H:%M} UTC" if pilot.started_at else ""
             raise UserError(f"*{key}* is already deployed to *{escape(pilot.label)}*{since}. "
                             f"Next: `compliance {key}`, then `rollout next {key}`.")
-        moved, result = moves.move(svc.jira, key, svc.workflow.pilot_phase, svc.workflow, svc.actions, ctx.job_id)
+        gates, overridden = _gates(ctx, key, override_reason)
+        moved, result = moves.move(svc.jira, key, svc.workflow.pilot_phase, svc.workflow, svc.actions, ctx.job_id,
+                                   gates=gates)
         scope_to(svc.jamf, known.policy.policy_id, [pilot.group_id], enable=True)
         if known.policy.rollback_policy_id is not None:  # rollback covers the Macs that got the update
             scope_to(svc.jamf, known.policy.rollback_policy_id, [pilot.group_id])
@@ -95,9 +103,33 @@ def deploy_pilot(origin: dict[str, Any], key: str, **_: Any) -> None:
         via = f" (ticket {escape(result.start)} → *{escape(result.target)}*)" if result.moved else ""
         line = (f"🚀 *{key}* deployed to *{escape(pilot.label)}*: policy {known.policy.policy_id} enabled for "
                 f"*{escape(pilot.group_name)}* ({members} Macs){via}. They install at their next check-in; "
-                f"`compliance {key}` shows progress.")
+                f"`compliance {key}` shows progress.{_override_note(ctx, overridden, override_reason)}")
         report(ctx, moved, line, f"*{key}* is deploying to *{escape(pilot.label)}* ({members} Macs).",
                "jamf.deploy", ring=pilot.name, group_id=pilot.group_id, policy_id=known.policy.policy_id)
+        notify_phase_change(ctx, key, result)
+
+
+def _gates(ctx: JobContext, key: str, override_reason: str | None) -> tuple[moves.Gates, list[str]]:
+    """The exit checks remedy evaluates beyond the ticket. Under a lead's override the package check still
+    runs, so the audit records what was overridden (when the move consults it), but it no longer blocks."""
+    package = records.gate(ctx.services.db, ctx.services.jamf)
+    if not override_reason:
+        return {"package_validated": package}, []
+    overridden: list[str] = []
+
+    def overriding(issue: Issue) -> list[str]:
+        overridden.extend(package(issue) or ["nothing failed: the package had passed"])
+        audit(ctx, "jamf.package.override", key, reason=override_reason, overridden=overridden)
+        return []
+
+    return {"package_validated": overriding}, overridden
+
+
+def _override_note(ctx: JobContext, overridden: list[str], reason: str | None) -> str:
+    if not overridden:
+        return ""
+    return (f"\n⚠️ Package validation overridden by *{escape(actor_name(ctx))}* because "
+            f"“{escape(reason or '')}”: {' '.join(overridden)}")
 
 
 def _planned(ctx: JobContext, key: str) -> RemediationView:

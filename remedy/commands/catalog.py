@@ -43,6 +43,7 @@ AVAILABLE_JOBS: dict[str, str] = {
     "compliance": "workers.jamf_actions.compliance",
     "create jamf policy": "workers.rollout.create_policy",
     "deploy pilot": "workers.rollout.deploy_pilot",
+    "validate package": "workers.packages.validate_package",
     "rollout next": "workers.decisions.rollout_next",
     "validate rollback": "workers.rollback.validate_rollback",
     "rollback status": "workers.rollback.rollback_status",
@@ -56,6 +57,8 @@ AVAILABLE_JOBS: dict[str, str] = {
     "complete session": "workers.sessions.complete_session",
     "schedule discussion": "workers.schedule.schedule_discussion",
     "sync": "workers.sync.sync",
+    "daily update": "workers.updates.daily_update",
+    "daily updates": "workers.updates.daily_updates",
 }
 
 
@@ -248,8 +251,10 @@ _ROWS: tuple[CommandSpec, ...] = (
                 ("create jamf policy CPE-3222",), E, "optional", "Creating the Jamf policy for {key}",
                 ("create policy",)),
     CommandSpec("deploy pilot", "Jamf", "deploy pilot [KEY]", "Deploy to the pilot ring",
-                ("deploy pilot CPE-3222",), E, "optional", "Deploying {key} to the pilot ring",
-                ("deploy to pilot",)),
+                ("deploy pilot CPE-3222", "deploy pilot CPE-3222 override because vendor build, signer checked"),
+                E, "optional", "Deploying {key} to the pilot ring", ("deploy to pilot",),
+                details="Leaving Build & Test needs a passing `validate package` of the package on the ticket's "
+                "Jamf policy. A lead can deploy anyway with `override because <reason>` (audited)."),
     CommandSpec("rollout next", "Jamf", "rollout next [KEY]",
                 "Propose the next ring (lead approves go/no-go)",
                 ("rollout next CPE-3222",), E, "optional", "Preparing the next ring for {key}",
@@ -269,7 +274,11 @@ _ROWS: tuple[CommandSpec, ...] = (
     CommandSpec("validate package", "Jamf", "validate package [KEY] [file.pkg | package name]",
                 "Check the package: signature, bundle id, version",
                 ("validate package CPE-3222", "validate package CPE-3222 GoogleChrome-120.pkg"),
-                E, "optional"),
+                E, "optional",
+                details="Without a name, the package on the ticket's Jamf policy. remedy reads it from the "
+                "distribution point (REMEDY_PACKAGE_SOURCE) without running it and checks: Jamf's record and "
+                "hash, the flat-package format and TOC checksum, bundle id and version against the ticket, "
+                "the signature, and that the policy installs it and the rollback policy an older one."),
     # Updates
     CommandSpec("daily update", "Updates", "daily update [KEY] [--no-jira]",
                 "Write today's update (posted to Jira unless --no-jira)",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from remedy.commands.args import ArgError, Args, Parser, code, simple
 from remedy.commands.lexer import emit_free
 from remedy.commands.model import Command
-from remedy.commands.ticket import short
+from remedy.commands.ticket import REASON_LEAD, short
 from remedy.commands.timespec import clock_at, resolve_tz, suggest_tz
 from remedy.slack import mrkdwn
 
@@ -32,7 +32,22 @@ class CreateJamfPolicy(Command):
 
 
 class DeployPilot(Command):
+    """`override_reason`: a lead deploys although the package validation fails (checked and audited by the job)."""
+
     name: ClassVar[str] = "deploy pilot"
+    override_reason: str | None = None
+
+    def args(self) -> dict[str, Any]:
+        # Without an override the job gets the arguments it always got (jobs queued before overrides existed too).
+        return {k: v for k, v in super().args().items() if k != "override_reason" or v is not None}
+
+    def describe(self) -> str:
+        why = f" (overriding the package validation: {short(self.override_reason)})" if self.override_reason else ""
+        return f"Deploying {self.key} to the pilot ring{why}"
+
+    def text(self) -> str:
+        why = f" override because {emit_free(self.override_reason)}" if self.override_reason else ""
+        return f"deploy pilot {self.key}{why}"
 
 
 class RolloutNext(Command):
@@ -133,6 +148,19 @@ class Retry(Command):
         return f"retry {self.job_id}"
 
 
+def _deploy_pilot(args: Args) -> Command:
+    explicit = args.key()
+    reason = None
+    if args.skip("override", "override:", "overriding"):
+        args.skip(*REASON_LEAD)
+        reason = args.free_text()
+        if not reason:
+            raise ArgError("Why? An override needs a reason: `deploy pilot CPE-3222 override because …`.")
+    args.end()
+    key, from_focus = args.resolve(explicit)
+    return DeployPilot(key=key, key_from_focus=from_focus, override_reason=reason)
+
+
 def _validate_package(args: Args) -> Command:
     explicit = args.key()
     package = args.free_text() or None
@@ -203,7 +231,7 @@ def _retry(args: Args) -> Command:
 
 PARSERS: dict[str, Parser] = {
     "create jamf policy": simple(CreateJamfPolicy),
-    "deploy pilot": simple(DeployPilot),
+    "deploy pilot": _deploy_pilot,
     "rollout next": simple(RolloutNext),
     "compliance": simple(Compliance),
     "exceptions": simple(Exceptions),

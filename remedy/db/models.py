@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -245,4 +245,23 @@ class Discussion(Base):
     organizer: Mapped[str] = mapped_column(String(32))  # Slack user id
     people: Mapped[str] = mapped_column(Text)  # attendees' names, for "already scheduled with …"
     job_id: Mapped[str] = mapped_column(String(64), unique=True)  # a retried job finds its own row
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PackageValidation(Base):
+    """One `validate package` run: the Jamf package checked (and the hash Jamf recorded for it then),
+    whether every check passed, and each check's line. `deploy pilot` reads the ticket's latest."""
+
+    __tablename__ = "package_validation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_key: Mapped[str] = mapped_column(String(32), index=True)
+    package_id: Mapped[int | None] = mapped_column(Integer)  # None: no such package in Jamf
+    package_name: Mapped[str] = mapped_column(String(255))
+    hash_value: Mapped[str | None] = mapped_column(String(128))  # Jamf's record when checked
+    passed: Mapped[bool] = mapped_column(Boolean)
+    failed: Mapped[list[str]] = mapped_column(JSON)  # names of the failing checks
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"name", "ok", "detail"}]
+    actor: Mapped[str] = mapped_column(String(32))  # Slack user id
+    job_id: Mapped[str] = mapped_column(String(64), unique=True)  # a retried job replaces its own row
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

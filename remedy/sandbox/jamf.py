@@ -2,7 +2,8 @@
 versioned paths) and the Classic API (``/JSSResource``, XML in and out, HTML error pages), over a
 deterministic fleet whose compliance climbs as simulated time passes (:mod:`.jamf_state`, :mod:`.fleet`).
 Static groups and patch titles are served by :mod:`.jamf_groups`; JSON and XML wire helpers live in
-:mod:`.jamf_xml`.
+:mod:`.jamf_xml`. Uploaded package files are also served, as a distribution point would, under
+``/CasperShare/Packages/`` (:data:`DISTRIBUTION_POINT`).
 
 The API version of each endpoint lives in ``VERSIONS`` only: Jamf moves paths between releases
 (inventory v1 -> v4, smart groups v2 -> v3) and the simulator serves the ones in the checked-in spec.
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from html import escape
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 __all__ = [
+    "DISTRIBUTION_POINT",
     "MAX_PAGE_SIZE",
     "VERSIONS",
     "Compliance",
@@ -57,6 +60,7 @@ Handler = Callable[[JamfState, Request, dict[str, str]], Response]
 VERSIONS = {"inventory": "v4", "smart_groups": "v3", "static_groups": "v3", "packages": "v1", "departments": "v1",
             "patch_titles": "v3", "patch_summary": "v3", "version": "v1"}  # fmt: skip
 CLASSIC = "/JSSResource"
+DISTRIBUTION_POINT = "/CasperShare/Packages/"  # REMEDY_PACKAGE_SOURCE = the simulator's URL + this, less the "/"
 _SECTIONS = {"GENERAL", "APPLICATIONS", "STORAGE", "OPERATING_SYSTEM", "USER_AND_LOCATION"}
 _SORTS: dict[str, Callable[[Device], Any]] = {"id": lambda d: d.index, "general.name": lambda d: d.name,
                                               "udid": lambda d: d.udid}  # fmt: skip
@@ -182,7 +186,7 @@ def _package_json(state: JamfState, package_id: str | int) -> Json:
     return {"id": str(p.id), "packageName": p.package_name, "fileName": p.file_name, "categoryId": "-1",
             "priority": 10, "fillUserTemplate": False, "osInstall": False, "rebootRequired": False,
             "suppressEula": False, "suppressFromDock": False, "suppressRegistration": False,
-            "suppressUpdates": False, "hashType": "SHA_512", "hashValue": p.hash_value, "size": p.size}  # fmt: skip
+            "suppressUpdates": False, "hashType": p.hash_type, "hashValue": p.hash_value, "size": p.size}  # fmt: skip
 
 
 def _packages(state: JamfState, request: Request, args: dict[str, str]) -> Response:
@@ -312,6 +316,26 @@ def _error(classic: bool, status: int, message: str, field: str | None = None, c
     return classic_error(status, message) if classic else api_error(status, message, field, code)
 
 
+def _authenticated(state: JamfState, request: Request) -> bool:
+    auth = request.authorization
+    if auth is None or auth.type != "bearer" or not auth.token:
+        return False
+    expiry = state.tokens.get(auth.token)
+    return expiry is not None and state.now() < expiry
+
+
+def _distribution_point(state: JamfState, request: Request) -> Response:
+    """The simulator also plays the distribution point Macs download packages from (on-premises Jamf Pro
+    often hosts its CasperShare file share on the same server): uploaded package files over plain HTTP,
+    no token. Not the Jamf Pro API, so not in :func:`routes`."""
+    name = unquote(request.path.removeprefix(DISTRIBUTION_POINT))
+    with state.lock:
+        found = next((p for p in state.packages.values() if p.file_name == name and p.content is not None), None)
+    if request.method != "GET" or found is None or found.content is None:
+        return Response("<html><body><h1>404 Not Found</h1></body></html>", status=404, mimetype="text/html")
+    return Response(iter(found.content()), mimetype="application/octet-stream", direct_passthrough=True)
+
+
 def _respond(state: JamfState, request: Request) -> Response:
     if state.latency > 0:
         time.sleep(state.latency)  # real time, on purpose: only benchmarks set it; outside the lock
@@ -319,13 +343,15 @@ def _respond(state: JamfState, request: Request) -> Response:
     failure = state.take_failure(request.path)
     if failure is not None:
         return _error(classic, failure.status, f"{HTTP_STATUS_CODES.get(failure.status, 'Error')} (injected)")
+    if request.path.startswith(DISTRIBUTION_POINT):
+        return _distribution_point(state, request)
     try:
         endpoint, args = _URLS.bind_to_environ(request.environ).match()
     except NotFound:
         return _error(classic, 404, "The server has not found anything matching the request URI")
     except HTTPException as exc:  # 405, or a redirect for a trailing slash
         return exc.get_response(request.environ)
-    if endpoint not in _NO_AUTH and not state.authenticated(request):
+    if endpoint not in _NO_AUTH and not _authenticated(state, request):
         if classic:
             return classic_error(401, "The request requires user authentication")
         return api_error(401, "Unauthorized", None, "INVALID_TOKEN")
@@ -343,7 +369,10 @@ def create_app(state: JamfState) -> WSGIApplication:
     @Request.application
     def app(request: Request) -> Response:
         response = _respond(state, request)
-        state.record(request, response.status_code)
+        entry = RecordedRequest(request.method, request.path, request.query_string.decode(), response.status_code,
+                                time.monotonic())
+        with state.lock:
+            state.requests.append(entry)
         return response
 
     return app

@@ -13,13 +13,10 @@ import heapq
 import hmac
 import secrets
 import threading
-import time
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
-
-from werkzeug.wrappers import Request
 
 from remedy.sandbox.faults import Faults, InjectedFailure
 from remedy.sandbox.fleet import ALL_MACS, DISK_SPACE_REASON, RINGS, Device, Fate, Fleet, compare_versions
@@ -71,10 +68,14 @@ class Package:
     version: str  # what installing it leaves on the Mac
     bundle_id: str
     size: str
+    # The file once uploaded (upload_package), as a callable: a 200 MB body is generated as it is served.
+    content: Callable[[], Iterable[bytes]] | None = field(default=None, repr=False, compare=False)
+    digest: str | None = None  # of ``content``, in the hash_type's algorithm
+    hash_type: str = "SHA_512"
 
     @property
     def hash_value(self) -> str:
-        return hashlib.sha512(self.file_name.encode()).hexdigest()  # stable stand-in for the file's hash
+        return self.digest or hashlib.sha512(self.file_name.encode()).hexdigest()  # a stand-in without a file
 
 
 @dataclass
@@ -182,11 +183,6 @@ class JamfState(Faults):
         with self.lock:
             self.tokens = dict.fromkeys(self.tokens, self.now())
 
-    def record(self, rq: Request, status: int) -> None:
-        entry = RecordedRequest(rq.method, rq.path, rq.query_string.decode(), status, time.monotonic())
-        with self.lock:
-            self.requests.append(entry)
-
     # -- auth -------------------------------------------------------------------------------------
     def issue_token(self, client_id: str, client_secret: str) -> str | None:
         ok = hmac.compare_digest(client_id.encode(), self.client_id.encode())
@@ -196,13 +192,6 @@ class JamfState(Faults):
         with self.lock:
             self.tokens[token] = self.now() + self.token_lifetime
         return token
-
-    def authenticated(self, request: Request) -> bool:
-        auth = request.authorization
-        if auth is None or auth.type != "bearer" or not auth.token:
-            return False
-        expiry = self.tokens.get(auth.token)
-        return expiry is not None and self.now() < expiry
 
     # -- lookups, for handlers and tests ---------------------------------------------------------
     def device(self, device_id: str | int) -> Device:
@@ -254,6 +243,24 @@ class JamfState(Faults):
         return Compliance(len(having) - len(behind), len(having), behind)
 
     # -- changes, with Jamf's rules -------------------------------------------------------------
+    def upload_package(self, name: str, file_name: str, content: bytes | Callable[[], Iterable[bytes]], *,
+                       version: str = "", bundle_id: str = "", hash_type: str = "SHA_512") -> Package:
+        """Store a file and its hash (SHA_512 or SHA3_512, computed a chunk at a time) as Jamf does. A file
+        name Jamf has keeps its package id, version and app (a re-upload); any other is a new package."""
+        body = content if callable(content) else (lambda: [content])
+        digest, size = hashlib.new("sha3_512" if hash_type == "SHA3_512" else "sha512"), 0
+        for piece in body():
+            digest.update(piece)
+            size += len(piece)
+        shown = f"{size >> 20}MB" if size >= 1 << 20 else f"{max(1, size >> 10)}KB"
+        with self.lock:
+            old = next((p for p in self.packages.values() if p.file_name == file_name), None)
+            ident, version, bundle_id = (old.id, version or old.version, bundle_id or old.bundle_id) if old else (
+                max(self.packages, default=0) + 1, version, bundle_id)  # fmt: skip
+            self.packages[ident] = Package(ident, name, file_name, version, bundle_id, shown, body, digest.hexdigest(),
+                                           hash_type)  # fmt: skip
+            return self.packages[ident]
+
     def add_smart_group(self, name: str, criteria: list[dict[str, object]], description: str = "") -> Group:
         with self.lock:
             self._name_free(name, 0)
@@ -374,7 +381,7 @@ class JamfState(Faults):
             return
         for package_id, action in policy.packages:
             package = self.packages[package_id]
-            if action.lower() in ("install", "cache and install"):
+            if action.lower() in ("install", "cache and install") and package.bundle_id:
                 device.apps[package.bundle_id] = package.version
         self._log(PolicyLog(device.id, "Completed", "", at, policy_id), index)
 

@@ -3,7 +3,7 @@ allows now, check the exit rules of each phase left, create the target phase's s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from remedy.actions import ActionLog
@@ -36,8 +36,31 @@ def _current(issue: Issue, workflow: WorkflowTemplate) -> Phase:
     return phase
 
 
-def check_exit(issue: Issue, phase: Phase) -> None:
-    """Refuse to leave ``phase`` while its exit checks fail, saying what is missing."""
+# An exit check that needs more than the ticket (remedy's records, Jamf): given the ticket, the reasons it
+# fails, [] when it passes. Commands that move tickets pass the ones they can evaluate to :func:`move`.
+Gate = Callable[[Issue], list[str]]
+Gates = Mapping[str, Gate]
+# The checks that need a gate, and how to word one the moving command cannot evaluate.
+GATED: dict[str, str] = {"package_validated": "a passing `validate package` (checked by `deploy pilot {key}`)"}
+
+
+def check_exit(issue: Issue, phase: Phase, gates: Gates | None = None) -> None:
+    """Refuse to leave ``phase`` while its exit checks fail, saying what is missing. A gated check without
+    its gate fails closed: a command that cannot evaluate it does not get to skip it."""
+    _ticket_checks(issue, phase)
+    for check in phase.exit_checks:
+        if check not in GATED:
+            continue
+        gate = (gates or {}).get(check)
+        if gate is None:
+            raise UserError(f"{issue.key} can't leave {phase.name} this way: it needs "
+                            f"{GATED[check].format(key=issue.key)}.")
+        failures = gate(issue)
+        if failures:
+            raise UserError(f"{issue.key} can't leave {phase.name}: {' '.join(failures)}")
+
+
+def _ticket_checks(issue: Issue, phase: Phase) -> None:
     if "subtasks_done" in phase.exit_checks:
         open_ = [s for s in issue.subtasks if not s.done]
         if open_:
@@ -65,9 +88,10 @@ def read_for_move(jira: JiraClient, key: str) -> tuple[Issue, list[Transition]]:
 
 
 def move(jira: JiraClient, key: str, target_name: str, workflow: WorkflowTemplate,
-         actions: ActionLog, command_id: str) -> tuple[Issue, MoveResult]:
+         actions: ActionLog, command_id: str, gates: Gates | None = None) -> tuple[Issue, MoveResult]:
     """Walk ticket ``key`` to ``target_name``. Safe to run again after a crash: the ticket is read
-    afresh, so phases already passed are not passed again and subtasks are not created twice."""
+    afresh, so phases already passed are not passed again and subtasks are not created twice.
+    ``gates`` evaluate the exit checks that need more than the ticket (see :data:`GATED`)."""
     target = workflow.phase(target_name)
     if target is None:
         names = ", ".join(p.name for p in workflow.phases)
@@ -78,7 +102,7 @@ def move(jira: JiraClient, key: str, target_name: str, workflow: WorkflowTemplat
     leaving = start
     for i, phase in enumerate(workflow.path(start, target)):
         if workflow.phases.index(phase) > workflow.phases.index(leaving):  # rules guard forward moves
-            check_exit(issue, leaving)
+            check_exit(issue, leaving, gates)
         _step(jira, issue.key, phase, allowed if i == 0 else jira.transitions(issue.key))
         result.passed.append(phase.name)
         leaving = phase

@@ -10,8 +10,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-# Checks a phase can demand before a ticket leaves it (evaluated in remedy.workflow.moves).
-ExitCheck = Literal["subtasks_done", "no_open_blockers"]
+# Checks a phase can demand before a ticket leaves it (evaluated in remedy.workflow.moves). The first two
+# read the ticket; package_validated (the latest `validate package` of the package the install policy
+# holds now passed) needs remedy's records and Jamf, so the command moving the ticket supplies it.
+ExitCheck = Literal["subtasks_done", "no_open_blockers", "package_validated"]
 
 
 class WorkflowError(Exception):

@@ -57,12 +57,13 @@ def test_card_button_runs_the_command_it_names(runtime: Runtime) -> None:
     runtime.drain()
     slack = runtime.sandbox.slack_state
     card = only_thread(slack)[1]
-    pressed = runtime.press(button(card.blocks, "Daily update"), message_ts=card.ts)
+    pressed = runtime.press(button(card.blocks, "Compliance"), message_ts=card.ts)
     runtime.drain()
     posts = slack.response_posts(pressed.response_url)
-    assert posts and posts[-1].text.startswith("🚧") and "daily update" in posts[-1].text
+    assert posts and posts[-1].text.startswith("✅") and "% compliant" in posts[-1].text
     assert not posts[-1].replace_original  # the card itself stays
-    assert len(only_thread(slack)) == 2
+    thread = only_thread(slack)
+    assert thread[1].ts == card.ts and "% compliant" in thread[-1].text  # the result is a reply, not an edit
 
 
 def test_malformed_button_is_answered_not_obeyed(runtime: Runtime) -> None:
