@@ -10,6 +10,7 @@ from remedy.db.models import PriorityOverride
 from remedy.errors import UserError
 from remedy.jira.models import JiraUser
 from remedy.notify import notify_phase_change
+from remedy.packages import records
 from remedy.parallel import parallel
 from remedy.slack.mrkdwn import escape
 from remedy.team.resolve import resolve_jira_user
@@ -22,7 +23,9 @@ def move(origin: dict[str, Any], key: str, phase: str, **_: Any) -> None:
     """`/remedy move KEY to <phase>`: walk the workflow, create the phase's subtasks once."""
     with job_context(origin) as ctx:
         svc = ctx.services
-        moved, result = moves.move(svc.jira, key, phase, svc.workflow, svc.actions, ctx.job_id)
+        # Exit checks that need Jamf (a validated package before the pilot) are evaluated as `deploy pilot` does.
+        gates = {"package_validated": records.gate(svc.db, svc.jamf)}
+        moved, result = moves.move(svc.jira, key, phase, svc.workflow, svc.actions, ctx.job_id, gates=gates)
         lines = [f"➡️ *{escape(actor_name(ctx))}* moved *{key}* {escape(result.start)} → *{escape(result.target)}*"
                  if result.moved else f"➡️ *{key}* is already in *{escape(result.target)}*"]
         if len(result.passed) > 1:

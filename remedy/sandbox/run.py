@@ -82,6 +82,7 @@ class Sandbox:
                 "JAMF_URL": self.jamf.url, "JAMF_CLIENT_ID": self.jamf_state.client_id,
                 "JAMF_CLIENT_SECRET": self.jamf_state.client_secret,
                 "OLLAMA_HOST": self.ollama.url, "OLLAMA_MODEL": self.ollama_state.models[0],
+                "REMEDY_PACKAGE_SOURCE": self.jamf.url + "/CasperShare/Packages",  # the distribution point
                 "REMEDY_HOME_CHANNEL": HOME_CHANNEL}
 
     def settings(self, database_url: str, signing_secret: str, **extra: Any) -> Settings:

@@ -203,9 +203,14 @@ def test_sha3_512_a_named_package_and_an_unknown_one(rt: Runtime) -> None:
     assert "❌ *Jamf record*: Jamf has no package “Nope.pkg”" in unknown and unknown.count("❌") == 9
 
 
-def test_without_a_package_source_the_validation_says_what_to_set(runtime: Runtime) -> None:
-    _in_build_and_test(runtime)
-    answer = _validate(runtime)
+def test_without_a_package_source_the_validation_says_what_to_set(sandbox: Sandbox, sqlite_url: str) -> None:
+    runtime = Runtime.start(sandbox, sqlite_url, REMEDY_RETRY_DELAYS=[0], REMEDY_JIRA_TRIES=1,
+                            REMEDY_PACKAGE_SOURCE=None)
+    try:
+        _in_build_and_test(runtime)
+        answer = _validate(runtime)
+    finally:
+        runtime.stop()
     assert "❌ *Hash*: remedy has no way to read the package: set REMEDY_PACKAGE_SOURCE" in answer
     assert "❌ *Format*: not checked: there is no copy of the package to read" in answer
 
