@@ -13,6 +13,7 @@ from typing import Any
 from remedy.commands.catalog import Role
 from remedy.packages import records, validate
 from remedy.packages.checks import Validation
+from remedy.packages.local import attached_packages
 from remedy.packages.source import DistributionPoint
 from remedy.parallel import parallel
 from remedy.remediation.facts import facts_from_issue
@@ -26,8 +27,10 @@ def validate_package(origin: dict[str, Any], key: str, package: str | None = Non
     with job_context(origin) as ctx:
         require_role(ctx, Role.ENGINEER, "Validating a package", key)
         svc = ctx.services
-        issue, view = parallel([lambda: svc.jira.get_issue(key), lambda: validate.read_jamf(svc.jamf, svc.db, key)])
-        result = validate.run(facts_from_issue(issue), package, view, distribution_point(svc), svc.clock())
+        issue, view, attached = parallel([lambda: svc.jira.get_issue(key),
+                                          lambda: validate.read_jamf(svc.jamf, svc.db, key),
+                                          lambda: attached_packages(svc.jira, key)])
+        result = validate.run(facts_from_issue(issue), package, view, distribution_point(svc), svc.clock(), attached)
         records.save(svc.db, result, ctx.user, ctx.job_id)
         _answer(ctx, result)
 

@@ -278,7 +278,9 @@ _ROWS: tuple[CommandSpec, ...] = (
                 details="Without a name, the package on the ticket's Jamf policy. remedy reads it from the "
                 "distribution point (REMEDY_PACKAGE_SOURCE) without running it and checks: Jamf's record and "
                 "hash, the flat-package format and TOC checksum, bundle id and version against the ticket, "
-                "the signature, and that the policy installs it and the rollback policy an older one."),
+                "the signature, and that the policy installs it and the rollback policy an older one. A .pkg "
+                "attached to the Jira ticket under the package's file name (or the name you give) is a local "
+                "copy: it must have the hash Jamf recorded."),
     # Updates
     CommandSpec("daily update", "Updates", "daily update [KEY] [--no-jira]",
                 "Write today's update (posted to Jira unless --no-jira)",

@@ -275,6 +275,11 @@ class JiraClient:
         found = [Attachment.from_api(item) for item in raw if isinstance(item, dict) and "id" in item]
         return sorted(found, key=lambda a: int(a.id) if a.id.isdigit() else 0)
 
+    def attachment_content(self, attachment: Attachment, chunk: int = 1 << 16) -> Iterator[bytes]:
+        """The attachment's bytes, streamed (``redirect=false``: Jira answers with them, no media hop)."""
+        return self._http.stream(f"{API}/attachment/content/{attachment.id}", f"attachment {attachment.filename}",
+                                 chunk, params={"redirect": "false"})
+
     # -- people ------------------------------------------------------------------------------
 
     def myself(self) -> JiraUser:

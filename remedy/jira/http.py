@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -104,6 +104,18 @@ class JiraHttp:
                          method, path, error, attempt + 1, self._backoff.max_tries, delay)  # fmt: skip
                 self._sleep(delay)
         raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
+
+    def stream(self, path: str, subject: str, chunk: int, **kwargs: Any) -> Iterator[bytes]:
+        """GET ``path`` as chunks of at most ``chunk`` bytes, never holding the whole body. Not retried:
+        a caller reading a large file retries the whole read if it wants to."""
+        try:
+            with self._client.stream("GET", path, follow_redirects=True, **kwargs) as response:
+                if not response.is_success:
+                    response.read()
+                    raise error_for(response, "GET", path, subject, None)
+                yield from response.iter_bytes(chunk)
+        except httpx.TransportError as exc:
+            raise JiraUnavailable(unreachable("Jira", exc, self._client, self.timeout)) from exc
 
     def _pace_keys(self, method: str, path: str, pace: Sequence[str] | None) -> Sequence[str]:
         if method not in _WRITES:

@@ -1,8 +1,9 @@
 """The checks of `validate package`, one ✅/❌ line each, as pure functions over what was read.
 
 Order and names (the names are what `deploy pilot` lists when it refuses):
-``jamf`` record · ``hash`` · ``format`` · ``bundle id`` · ``version`` · ``signature`` · ``policy`` ·
-``rollback``. A check that could not run because an earlier one failed says so instead of guessing.
+``jamf`` record · ``hash`` · ``local copy`` (only when one is attached to the ticket) · ``format`` ·
+``bundle id`` · ``version`` · ``signature`` · ``policy`` · ``rollback``. A check that could not run
+because an earlier one failed says so instead of guessing.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from remedy.remediation.plan import version_of
 from remedy.remediation.store import PolicyIds
 from remedy.slack.mrkdwn import escape, truncate
 
-LABELS = {"jamf": "Jamf record", "hash": "Hash", "format": "Format", "bundle id": "Bundle id",
-          "version": "Version", "signature": "Signature", "policy": "Policy", "rollback": "Rollback"}
+LABELS = {"jamf": "Jamf record", "hash": "Hash", "local copy": "Local copy", "format": "Format",
+          "bundle id": "Bundle id", "version": "Version", "signature": "Signature", "policy": "Policy",
+          "rollback": "Rollback"}
 _SHOWN = 300  # characters of any one detail: package-made text must not flood the thread
 
 
@@ -87,6 +89,20 @@ def hash_check(package: Package, seen: Inspection | None, no_copy: str) -> Check
         return _check("hash", False, f"{seen.copy.label} ({seen.size:,} bytes) has {name} {seen.digest[:16]}…, "
                                      f"Jamf recorded {escape((package.hash_value or 'nothing')[:16])}…")
     return _check("hash", True, f"{seen.copy.label} ({seen.size:,} bytes) matches Jamf's {name}")
+
+
+def local_copy(package: Package, seen: Inspection) -> Check:
+    """A copy attached to the ticket must be the very file Jamf recorded."""
+    algorithm = jamf_algorithm(package.hash_type)
+    if seen.digest is None:
+        return _check("local copy", False, escape(seen.problem or f"could not read {seen.copy.label}"))
+    name = JAMF_HASH_NAMES.get(algorithm or "", "SHA-512")
+    what = f"{escape(seen.copy.label)} ({seen.size:,} bytes)"
+    if algorithm is None or seen.digest != (package.hash_value or "").lower():
+        return _check("local copy", False, f"{what} has {name} {seen.digest[:16]}…, Jamf recorded "
+                                           f"{escape((package.hash_value or 'nothing')[:16])}…: the package in "
+                                           "Jamf is not this file")
+    return _check("local copy", True, f"{what} matches Jamf's {name}")
 
 
 def contents(seen: Inspection | None, facts: Facts, now: datetime) -> list[Check]:

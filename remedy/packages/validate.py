@@ -8,7 +8,7 @@ point (:mod:`remedy.packages.source`), streamed once; everything else is read fr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -20,7 +20,8 @@ from remedy.jamf.errors import JamfNotFound
 from remedy.jamf.models import Package, Policy
 from remedy.packages import checks
 from remedy.packages.checks import Check, Validation
-from remedy.packages.source import DistributionPoint, Inspection, inspect, jamf_algorithm
+from remedy.packages.local import Attached, for_package, named
+from remedy.packages.source import Copy, DistributionPoint, Inspection, inspect, jamf_algorithm
 from remedy.parallel import parallel
 from remedy.remediation import plan, store
 from remedy.remediation.facts import Facts
@@ -69,11 +70,14 @@ def find_package(packages: list[Package], typed: str) -> Package | None:
                 None)
 
 
-def choose(facts: Facts, asked: str | None, view: JamfView) -> tuple[Package | None, str]:
-    """(the package to validate, how answers name it); None when Jamf has no such package."""
-    if asked:
-        found = find_package(view.packages, asked)
-        return found, found.name if found else asked
+def choose(facts: Facts, asked: str | None, view: JamfView,
+           attached: Sequence[Attached] = ()) -> tuple[Package | None, str]:
+    """(the package to validate, how answers name it); None when Jamf has no such package. A name that
+    is not Jamf's but a file attached to the ticket is a local copy of the ticket's package."""
+    if asked and (found := find_package(view.packages, asked)) is not None:
+        return found, found.name
+    if asked and named(attached, asked) is None:
+        return None, asked
     if view.ids is not None:
         recorded = next((p for p in view.packages if p.id == view.ids.package_id), None)
         if recorded is not None:
@@ -86,23 +90,29 @@ def choose(facts: Facts, asked: str | None, view: JamfView) -> tuple[Package | N
 
 
 def run(facts: Facts, asked: str | None, view: JamfView, source: DistributionPoint | None,
-        now: datetime) -> Validation:
+        now: datetime, attached: Sequence[Attached] = ()) -> Validation:
     """Every check of one package, in order (see :mod:`remedy.packages.checks`)."""
-    package, subject = choose(facts, asked, view)
+    package, subject = choose(facts, asked, view, attached)
     if package is None:
-        missing = Check("jamf", False, f"Jamf has no package “{escape(subject)}”; `validate package {facts.key} "
-                                       "<name>` takes a Jamf package name or file name")
+        missing = Check("jamf", False, f"Jamf has no package “{escape(subject)}”, and no file of that name is "
+                                       f"attached to {facts.key}; `validate package {facts.key} <name>` takes a "
+                                       "Jamf package name or file name")
         return Validation(facts.key, subject, None, (missing, *checks.skipped(_AFTER_JAMF, "no package")))
-    seen = _inspect(package, source)
-    named = {p.id: p for p in view.packages}
+    local = for_package(attached, asked, package)
+    seen, seen_local = parallel([
+        lambda: _inspect(package, source.copy(package.file_name) if source else None),
+        lambda: _inspect(package, local.copy if local else None),
+    ])
+    by_id = {p.id: p for p in view.packages}
     found = [checks.jamf_record(package), checks.hash_check(package, seen, NO_SOURCE),
+             *([checks.local_copy(package, seen_local)] if seen_local is not None else []),
              *checks.contents(seen, facts, now),
-             *checks.policies(facts, package, view.ids, view.install, view.rollback, named)]
+             *checks.policies(facts, package, view.ids, view.install, view.rollback, by_id)]
     return Validation(facts.key, subject, package, tuple(found))
 
 
-def _inspect(package: Package, source: DistributionPoint | None) -> Inspection | None:
-    if source is None:
+def _inspect(package: Package, copy: Copy | None) -> Inspection | None:
+    if copy is None:
         return None
     # Hash with the algorithm Jamf used; with one not worth trusting, SHA-512 still lets the rest be read.
-    return inspect(source.copy(package.file_name), jamf_algorithm(package.hash_type) or "sha512")
+    return inspect(copy, jamf_algorithm(package.hash_type) or "sha512")

@@ -140,6 +140,19 @@ def _get_watchers(state: JiraState, request: Request, args: dict[str, str]) -> R
     return json_response(watchers_json(state, base_url(request), state.require(args["id_or_key"])))
 
 
+def _attachment_content(state: JiraState, request: Request, args: dict[str, str]) -> Response:
+    """The file's bytes with ``redirect=false``; otherwise, as Jira does, 303 to where they can be read
+    (Jira's media service; here the same path without the redirect)."""
+    with state.lock:
+        found = next((a for files in state.attachments.values() for a in files if a.id == args["attachment_id"]), None)
+    if found is None:
+        return error(404, f"The attachment with id '{args['attachment_id']}' does not exist")
+    if request.args.get("redirect", "true").lower() != "false":
+        location = f"{base_url(request)}{API}/attachment/content/{found.id}?redirect=false"
+        return Response(status=303, headers={"Location": location})
+    return Response(found.content, mimetype=found.mime_type)
+
+
 def _get_link(state: JiraState, request: Request, args: dict[str, str]) -> Response:
     return json_response(link_json(state, base_url(request), writes.find_link(state, args["link_id"])))
 
@@ -172,6 +185,7 @@ _URLS = Map([
     Rule(f"{_ISSUE}/watchers", endpoint="get_watchers", methods=["GET"]),
     Rule(f"{_ISSUE}/watchers", endpoint="add_watcher", methods=["POST"]),
     Rule(f"{_ISSUE}/watchers", endpoint="remove_watcher", methods=["DELETE"]),
+    Rule(f"{API}/attachment/content/<attachment_id>", endpoint="attachment_content", methods=["GET"]),
     Rule(f"{API}/issueLink", endpoint="create_link", methods=["POST"]),
     Rule(f"{API}/issueLink/<link_id>", endpoint="get_link", methods=["GET"]),
     Rule(f"{API}/issueLink/<link_id>", endpoint="delete_link", methods=["DELETE"]),
@@ -189,7 +203,7 @@ _HANDLERS: dict[str, Handler] = {
     "get_issue": _get_issue, "edit_issue": writes.edit_issue, "create_issue": writes.create_issue,
     "get_transitions": _get_transitions, "do_transition": writes.do_transition,
     "get_comments": _get_comments, "add_comment": writes.add_comment, "assign": writes.assign,
-    "add_attachments": writes.add_attachments,
+    "add_attachments": writes.add_attachments, "attachment_content": _attachment_content,
     "get_watchers": _get_watchers, "add_watcher": writes.add_watcher, "remove_watcher": writes.remove_watcher,
     "create_link": writes.create_link, "get_link": _get_link, "delete_link": writes.delete_link,
     "link_types": _link_types, "priorities": _priorities,

@@ -138,10 +138,16 @@ class Call:
     setup: Callable[[JiraState], None] | None = None
     auth: bool = True
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None  # multipart parts, sent instead of a JSON body
+    file_bytes: bytes | None = None  # the answer is this file's content, which the spec gives no schema
 
     @property
     def name(self) -> str:
         return f"{self.method} {self.path} {self.status}"
+
+
+def _attached(state: JiraState) -> None:
+    with state.lock:
+        state.attach(state.issues["CPE-3222"], "GoogleChrome.pkg", "application/octet-stream", b"xar!\x00\x1c")
 
 
 def _bulk_task(polled: int) -> Callable[[JiraState], None]:
@@ -208,6 +214,11 @@ CALLS = [
     Call("GET", f"{API}/bulk/queue/{{taskId}}", f"{API}/bulk/queue/10000", 200, setup=_bulk_task(polled=1)),
     Call("GET", f"{API}/serverInfo", f"{API}/serverInfo", 200, auth=False),
     Call("POST", f"{ISSUE}/attachments", f"{API}/issue/CPE-3222/attachments", 200, files=ATTACHMENT),
+    Call("GET", f"{API}/attachment/content/{{id}}", f"{API}/attachment/content/10001", 303, setup=_attached),
+    Call("GET", f"{API}/attachment/content/{{id}}", f"{API}/attachment/content/10001", 200, setup=_attached,
+         params={"redirect": "false"}, file_bytes=b"xar!\x00\x1c"),
+    Call("GET", f"{API}/attachment/content/{{id}}", f"{API}/attachment/content/10009", 404,
+         params={"redirect": "false"}),
     Call("POST", f"{ISSUE}/attachments", f"{API}/issue/CPE-9999/attachments", 404, files=ATTACHMENT),
     Call("POST", f"{ISSUE}/attachments", f"{API}/issue/CPE-3222/attachments", 403, files=ATTACHMENT,
          setup=lambda s: s.forbid("CPE-3222")),
@@ -253,6 +264,9 @@ def test_simulator_answers_as_the_spec_says(
 
     assert response.status_code == call.status, response.text
     assert str(call.status) in operation["responses"], f"the spec does not list {call.status} for {call.name}"
+    if call.file_bytes is not None:
+        assert response.content == call.file_bytes and "json" not in response.headers["Content-Type"]
+        return
     _assert_body_matches(response, operation["responses"][str(call.status)], validator)
 
 
