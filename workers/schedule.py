@@ -22,7 +22,8 @@ from remedy.parallel import parallel
 from remedy.slack import blocks
 from remedy.slack.cards import browse_url
 from remedy.slack.mrkdwn import escape
-from remedy.slack.poster import PERMANENT_ERRORS, SlackPostError
+from remedy.slack.poster import SlackPostError
+from remedy.slack.uploads import Staged, complete, stage
 from remedy.team.calendar import Attendee, Invite, attendee, claim, dm_text, ics, invitees, names
 from remedy.team.when import Local, Slot, require_working_hours, resolve
 from workers.context import JobContext, audit, jira_comment, job_context, thread_reply
@@ -78,9 +79,12 @@ def _in_thread(ctx: JobContext, issue: Issue, invite: Invite, content: bytes) ->
     local = " · ".join(f"{escape(p.name)} {_clock(slot, p.tz)}" for p in invite.attendees)
     line = (f"📅 *{escape(invite.organizer.name)}* scheduled a discussion of *{issue.key}* for "
             f"*{escape(slot.label(slot.tz))}* with {escape(names(invite.attendees))}")
-    posted = thread_reply(ctx, issue, line, [blocks.section(line), blocks.context(f"Local times: {local}")],
-                          "schedule")
-    return _share(ctx, posted.channel, posted.thread_ts or posted.ts, invite, content, ctx.key("ics:thread"))
+    posted, staged = parallel([
+        lambda: thread_reply(ctx, issue, line, [blocks.section(line), blocks.context(f"Local times: {local}")],
+                             "schedule"),
+        lambda: _prestage(ctx, invite, content, ctx.key("ics:thread"))])
+    return _share(ctx, posted.channel, posted.thread_ts or posted.ts, invite, (staged, content),
+                  ctx.key("ics:thread"))
 
 
 def _clock(slot: Slot, tz: str) -> str:
@@ -96,32 +100,39 @@ def _to_attendee(ctx: JobContext, invite: Invite, person: Attendee, content: byt
     poster = ctx.services.poster
     try:
         text = dm_text(invite, person)
-        posted = poster.dm(person.slack_id, text, [blocks.section(text)], ctx.key(f"dm:{person.slack_id}"))
-        _share(ctx, posted.channel, None, invite, content, ctx.key(f"ics:{person.slack_id}"))
+        slack_id = person.slack_id
+        posted, staged = parallel([lambda: poster.dm(slack_id, text, [blocks.section(text)], ctx.key(f"dm:{slack_id}")),
+                                   lambda: _prestage(ctx, invite, content, ctx.key(f"ics:{slack_id}"))])
+        _share(ctx, posted.channel, None, invite, (staged, content), ctx.key(f"ics:{slack_id}"))
     except SlackPostError as exc:
         return f"{person.name} ({exc.error})"
     return None
 
 
-def _share(ctx: JobContext, channel: str, thread_ts: str | None, invite: Invite, content: bytes, key: str) -> str:
-    """Share the .ics once per ``key``; returns the file id. Unlike a bare upload, the file's message
-    carries a comment unique to this send (file name and SEQUENCE), so a run that died around the
-    upload finds it there instead of sharing a second copy."""
+def _prestage(ctx: JobContext, invite: Invite, content: bytes, key: str) -> Staged | None:
+    """The .ics sent to Slack beside the message it goes under (staging needs only the file). Only on
+    the first run: when an earlier run got as far as sharing it (done, or maybe done), None — the share
+    then finds it, or stages it after all — so a rerun leaves no stray upload."""
+    return None if ctx.services.actions.status(key) is not None else _stage(ctx, invite, content)
+
+
+def _stage(ctx: JobContext, invite: Invite, content: bytes) -> Staged:
     svc = ctx.services
+    return stage(svc.slack, invite.filename, content, f"Discussion {invite.key}", svc.settings.REMEDY_HTTP_TIMEOUT)
+
+
+def _share(ctx: JobContext, channel: str, thread_ts: str | None, invite: Invite,
+           file: tuple[Staged | None, bytes], key: str) -> str:
+    """Share the staged .ics once per ``key``; returns the file id. Unlike a bare upload, the file's
+    message carries a comment unique to this send (file name and SEQUENCE), so a run that died around
+    the share finds it there instead of sharing a second copy."""
     comment = _file_comment(invite)
+    svc = ctx.services
 
     def send() -> str:
-        try:
-            resp = svc.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, filename=invite.filename,
-                                             content=content, title=f"Discussion {invite.key}",
-                                             initial_comment=comment)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
-            if error in PERMANENT_ERRORS:
-                raise SlackPostError(error, f"Slack refused the invitation file: {error}") from exc
-            raise
-        files: list[dict[str, Any]] = resp.get("files") or [resp.get("file") or {}]
-        return str(files[0]["id"])
+        staged, content = file
+        ready = staged or _stage(ctx, invite, content)
+        return complete(svc.slack, ready, channel, thread_ts, comment)
 
     return svc.actions.run_once(key, "slack.upload", channel, send,
                                 recover=lambda: _find_file(ctx, channel, thread_ts, comment)).external_id

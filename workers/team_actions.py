@@ -264,7 +264,11 @@ def delegate(origin: dict[str, Any], key: str, to: dict[str, Any], **_: Any) -> 
         person = None if group is not None else resolve_jira_user(ref, svc.team, svc.jira, slack_email(ctx))
         if person is not None and person.person is not None and person.person.handle == me.handle:
             raise UserError("You can't delegate a ticket to yourself; to take it, use `assign KEY to me`.")
-        issue = svc.jira.get_issue(key)
+        # The group's notice links the ticket's thread: when the thread is known here, its link is
+        # fetched beside the ticket, so the notice can go out with the reply.
+        home = svc.poster.thread_ts(ctx.channel, key) if group is not None and group.slack_channel else None
+        issue, link = parallel([lambda: svc.jira.get_issue(key),
+                                lambda: _permalink(ctx, ctx.channel, home) if home else None])
         to_whom = f"group {group.name}" if group is not None else f"account {person.account_id if person else ''}"
         guard = request_key("delegate", issue.key, to_whom, ctx.user)
         held = claim(svc.redis, guard, ctx.job_id, svc.clock())
@@ -274,13 +278,15 @@ def delegate(origin: dict[str, Any], key: str, to: dict[str, Any], **_: Any) -> 
                      "nothing done again.")
             return
         try:
-            _delegate(ctx, issue, me, group, person)
+            _delegate(ctx, issue, me, group, person, (home is not None, link))
         except PERMANENT:
             release(svc.redis, guard, ctx.job_id)
             raise
 
 
-def _delegate(ctx: JobContext, issue: Issue, me: Person, group: Group | None, person: Resolved | None) -> None:
+def _delegate(ctx: JobContext, issue: Issue, me: Person, group: Group | None, person: Resolved | None,
+              thread: tuple[bool, str | None]) -> None:
+    """``thread``: whether the ticket has its thread here, and that thread's link when it does."""
     svc, key = ctx.services, issue.key
     chosen: Person | None
     if group is not None:
@@ -291,23 +297,20 @@ def _delegate(ctx: JobContext, issue: Issue, me: Person, group: Group | None, pe
     else:
         assert person is not None
         chosen, turn, assignee, watchers = person.person, None, person, [person]
-    # The link the group's notice carries is fetched while Jira is written (the thread's parent is
-    # known when the ticket has a home thread here), so the notice can go out beside the reply.
-    home = svc.poster.thread_ts(ctx.channel, key) if group is not None and group.slack_channel else None
-    results = parallel([lambda: svc.jira.assign(key, assignee.account_id),
-                        *[lambda w=w: svc.jira.add_watcher(key, w.account_id) for w in watchers],
-                        lambda: _permalink(ctx, ctx.channel, home) if home else None])
+    parallel([lambda: svc.jira.assign(key, assignee.account_id),
+              *[lambda w=w: svc.jira.add_watcher(key, w.account_id) for w in watchers]])
     now = JiraUser(account_id=assignee.account_id, display_name=assignee.name, email=None, active=True)
     who = _mention(chosen, assignee.name)
     line = _delegated_line(me, key, group, who, turn) + "\nWatching: " + ", ".join(escape(w.name) for w in watchers)
     shown = issue.model_copy(update={"assignee": now})
-    if group is not None and group.slack_channel and home is None:  # the reply makes the thread the notice links
+    threaded, link = thread
+    if group is not None and group.slack_channel and not threaded:  # the reply makes the thread the notice links
         posted = thread_reply(ctx, shown, line, [blocks.section(line)], "team.delegate")
         missed = _notify_group(ctx, group, me, key, who, _permalink(ctx, posted.channel, posted.thread_ts or posted.ts))
     else:
         _, missed = parallel([
             lambda: thread_reply(ctx, shown, line, [blocks.section(line)], "team.delegate"),
-            lambda: _notify_group(ctx, group, me, key, who, results[-1]) if group is not None else None])
+            lambda: _notify_group(ctx, group, me, key, who, link) if group is not None else None])
     told = f" <#{group.slack_channel}> is told." if group is not None and group.slack_channel and not missed else ""
     done = f"*{key}* is assigned to *{escape(assignee.name)}*; {len(watchers)} watching in Jira.{told}"
     parallel([lambda: audit(ctx, "team.delegate", key, to=group.name if group else assignee.account_id,
