@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from remedy.audit.phrases import doing
 from remedy.db.models import AuditEvent, Draft, RecentTicket, UserState
 from remedy.db.session import Database
 from remedy.remediation.store import aware
@@ -174,37 +175,6 @@ def by_ticket(found: list[Event]) -> list[tuple[str | None, list[Event]]]:
         key = event.target if event.target and TICKET.fullmatch(event.target) else None
         groups.setdefault(key, []).append(event)
     return list(groups.items())
-
-
-def _s(value: Any) -> str:
-    return escape(str(value)) if value not in (None, "") else "?"
-
-
-# action → what the actor did, in a few words (the ticket is named by the caller).
-_DOING: dict[str, Callable[[dict[str, Any]], str]] = {
-    "ticket.work": lambda d: "opened it",
-    "jira.move": lambda d: f"moved it {_s(d.get('start'))} → {_s(d.get('to'))}",
-    "jira.comment": lambda d: "commented in Jira",
-    "jira.assign": lambda d: f"assigned it to {_s(d.get('name'))}",
-    "jira.priority": lambda d: f"set its priority to {_s(d.get('priority'))}",
-    "jira.link": lambda d: f"recorded {_s(d.get('blocker'))} as its blocker",
-    "jira.watch": lambda d: "added watchers",
-    "jira.attachment": lambda d: f"attached {_s(d.get('filename'))}",
-    "jamf.policy": lambda d: "created the Jamf policy" if d.get("created") else "updated the Jamf policy",
-    "jamf.deploy": lambda d: f"deployed it to the {_s(d.get('ring'))} ring",
-    "rollout.card": lambda d: "asked for a go/no-go",
-    "jamf.rollout.go": lambda d: f"approved Go for {_s(d.get('ring'))}",
-    "rollout.no-go": lambda d: f"said No-go to {_s(d.get('ring'))}",
-    "rollout.hold": lambda d: f"put {_s(d.get('ring'))} on hold",
-    "rollout.ring_ready": lambda d: f"reported the {_s(d.get('ring'))} ring ready",
-    "jamf.rollback.validate": lambda d: "validated the rollback",
-}
-
-
-def doing(event: Event) -> str:
-    """'moved it Pilot → Plan' — escaped; unknown actions (newer commands) by their name."""
-    say = _DOING.get(event.action)
-    return say(event.data) if say is not None else escape(event.action.replace(".", " ").replace("_", " "))
 
 
 def tally(found: list[Event]) -> str:

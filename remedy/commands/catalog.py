@@ -59,6 +59,7 @@ AVAILABLE_JOBS: dict[str, str] = {
     "sync": "workers.sync.sync",
     "daily update": "workers.updates.daily_update",
     "daily updates": "workers.updates.daily_updates",
+    "audit trail": "workers.audit_trail.audit_trail",
 }
 
 
