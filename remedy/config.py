@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # `{REMEDY_PACKAGE_SOURCE}/{file name}`), e.g. https://dp.example.com/CasperShare/Packages.
     # Unset: packages cannot be inspected, so their validation fails and says so.
     REMEDY_PACKAGE_SOURCE: str | None = None
+    # Days of audit trail to keep; older events are deleted by `remedy audit prune` (and the daily cron
+    # job), which records what it deleted so the chain still verifies. Unset: kept forever.
+    REMEDY_AUDIT_RETENTION_DAYS: Annotated[int, Field(ge=30, le=36500)] | None = None
 
     @field_validator("SLACK_API_URL", "JIRA_URL", "JAMF_URL", "OLLAMA_HOST", "REMEDY_PACKAGE_SOURCE")
     @classmethod

@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from remedy.config import ConfigError, Settings, load_settings
 from remedy.team import TeamConfigError
@@ -85,9 +87,41 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from remedy.audit import verify
     from remedy.db import Database
 
-    result = verify(Database(_settings().DATABASE_URL))
+    settings = _settings()
+    db = Database(settings.DATABASE_URL)
+    if args.action == "export":
+        return _audit_export(db, args)
+    if args.action == "prune":
+        from remedy.audit import AuditWriter
+        from remedy.audit.retention import prune
+
+        pruned = prune(db, AuditWriter(db), settings.REMEDY_AUDIT_RETENTION_DAYS, datetime.now(UTC))
+        print(pruned.message)
+        return 1 if pruned.refused else 0
+    result = verify(db)
     print(result.describe())
     return 0 if result.ok else 1
+
+
+def _audit_export(db: Any, args: argparse.Namespace) -> int:
+    from remedy.audit.export import export
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            print(f"remedy: --since {args.since!r} is not a date (YYYY-MM-DD) or ISO time", file=sys.stderr)
+            return 2
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    ticket = args.ticket.strip().upper() if args.ticket else None
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            count = export(db, out, args.format, ticket, since)
+        print(f"{count} audit events written to {args.output}", file=sys.stderr)
+    else:
+        count = export(db, sys.stdout, args.format, ticket, since)
+    return 0
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -135,8 +169,13 @@ def _parser() -> argparse.ArgumentParser:
     sp = add("db", cmd_db, "database tools: `remedy db upgrade`")
     sp.add_argument("action", choices=["upgrade"])
     sp.add_argument("revision", nargs="?", default="head")
-    sp = add("audit", cmd_audit, "audit tools: `remedy audit verify`")
-    sp.add_argument("action", choices=["verify"])
+    sp = add("audit", cmd_audit, "audit tools: `remedy audit verify | export | prune`")
+    sp.add_argument("action", choices=["verify", "export", "prune"],
+                    help="verify: check the hash chain · export: write events · prune: apply the retention")
+    sp.add_argument("--format", choices=["csv", "jsonl"], default="jsonl", help="export format")
+    sp.add_argument("--ticket", help="export only this ticket's events")
+    sp.add_argument("--since", help="export events from this date or ISO time (UTC when no offset)")
+    sp.add_argument("--output", help="export to this file instead of standard output")
     sp = add("sandbox", cmd_sandbox, "run every simulator over HTTP and print their URLs")
     sp.add_argument("--port", type=int, default=0, help="first port (0: any free ports)")
     for name, fn, help_ in (("console", cmd_console, "type /remedy lines against the embedded sandbox"),

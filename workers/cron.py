@@ -38,6 +38,8 @@ SCHEDULE: list[CronEntry] = [
               "re-measure rollouts in progress even when Jamf webhooks are lost or debounced"),
     CronEntry("expire-sessions", "workers.sessions.expire_sessions", "*/10 * * * *",
               "close work sessions left open past their time box and DM each user a summary"),
+    CronEntry("prune-audit", "workers.ops.prune_audit", "23 3 * * *",
+              "delete audit events past REMEDY_AUDIT_RETENTION_DAYS, recorded so the chain still verifies"),
 ]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from rq.job import Job, JobStatus
 
 from remedy.audit import verify as audit_verify
+from remedy.audit.retention import prune
 from remedy.doctor import run_checks
 from remedy.errors import UserError
 from remedy.queue import JobNotFound
@@ -93,4 +94,14 @@ def verify_audit(origin: dict[str, Any], slot: str = "", late: bool = False, **_
             if channel:
                 svc.poster.post_once(channel, f"🚨 {result.describe()}", None, f"audit-alarm:{slot}")
         return {"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq}
+    return {}
+
+
+def prune_audit(origin: dict[str, Any], slot: str = "", late: bool = False, **_: Any) -> dict[str, Any]:
+    """Cron: apply REMEDY_AUDIT_RETENTION_DAYS (a no-op when unset); a broken chain is not pruned."""
+    with job_context(origin) as ctx:
+        svc = ctx.services
+        result = prune(svc.db, svc.audit, svc.settings.REMEDY_AUDIT_RETENTION_DAYS, svc.clock())
+        (log.error if result.refused else log.info)("audit prune: %s", result.message)
+        return {"deleted": result.deleted, "through_seq": result.through_seq, "refused": result.refused}
     return {}

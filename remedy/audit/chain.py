@@ -22,6 +22,7 @@ from remedy.db.models import Action, AuditEvent
 from remedy.db.session import Database
 
 GENESIS = "0" * 64
+PRUNED = "audit.pruned"  # the record `remedy audit prune` leaves of what it deleted (see remedy.audit.retention)
 _APPEND_TRIES = 8
 
 
@@ -100,8 +101,8 @@ class VerifyResult:
         return f"audit chain BROKEN at seq {self.first_bad_seq}: {self.reason} ({self.checked} verified before it)"
 
 
-def _check_rows(rows: Iterable[AuditEvent]) -> VerifyResult:
-    expected_seq, prev, checked = 1, GENESIS, 0
+def _check_rows(rows: Iterable[AuditEvent], start: tuple[int, str] = (1, GENESIS)) -> VerifyResult:
+    (expected_seq, prev), checked = start, 0
     for row in rows:
         if row.seq != expected_seq:
             what = "missing" if row.seq > expected_seq else "out of order"
@@ -115,11 +116,25 @@ def _check_rows(rows: Iterable[AuditEvent]) -> VerifyResult:
 
 
 def verify(db: Database) -> VerifyResult:
-    """Walk the chain in sequence order; stop at the first row that doesn't fit."""
+    """Walk the chain in sequence order; stop at the first row that doesn't fit. A chain whose oldest
+    rows were pruned (``remedy audit prune``) starts where its ``audit.pruned`` record says."""
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        start = _pruned_start(s) or (1, GENESIS)
         rows = s.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=500))
-        result = _check_rows(r for (r,) in rows)
+        result = _check_rows((r for (r,) in rows), start)
     if result.ok and result.checked != total:
         return VerifyResult(False, result.checked, result.checked + 1, "row count does not match sequence")
     return result
+
+
+def _pruned_start(s: Session) -> tuple[int, str] | None:
+    """Where the chain starts after the latest ``audit.pruned`` record (itself chained, so editing it
+    breaks the chain further on): the last pruned sequence number + 1, linking to its recorded hash."""
+    latest = s.scalars(select(AuditEvent).where(AuditEvent.action == PRUNED).order_by(AuditEvent.seq.desc())
+                       .limit(1)).first()
+    through = latest.data.get("through_seq") if latest is not None else None
+    through_hash = latest.data.get("through_hash") if latest is not None else None
+    if isinstance(through, int) and isinstance(through_hash, str):
+        return through + 1, through_hash
+    return None

@@ -8,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from remedy.audit import AuditWriter, verify
 from remedy.audit.trail import load_page, since_moment
 from remedy.commands.model import When
 from remedy.errors import UserError
+from remedy.sandbox.run import Sandbox
 from remedy_cli.embedded import Runtime, Sent
 from tests.slackview import block_texts, button
+from workers.cron import SCHEDULE, tick
 
 ALICE, JOHN = "U01ALICE", "U03JSMITH"
 
@@ -82,3 +85,21 @@ def test_since_reads_days_in_the_askers_timezone() -> None:
     dated = When(raw="2026-11-01 09:00", date=datetime(2026, 11, 1).date(), time="09:00")
     assert since_moment(dated, berlin, now) == datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
     assert since_moment(When(raw="yesterday", day="yesterday"), "UTC", now) == now.replace(hour=0) - timedelta(days=1)
+
+
+def test_the_daily_prune_job_applies_the_retention_and_the_trail_still_verifies(sandbox: Sandbox,
+                                                                               sqlite_url: str) -> None:
+    rt = Runtime.start(sandbox, sqlite_url, REMEDY_AUDIT_RETENTION_DAYS=30)
+    try:
+        old = AuditWriter(rt.services.db, clock=lambda: sandbox.now() - timedelta(days=45))
+        for n in range(3):
+            old.append(ALICE, "jira.comment", "CPE-3222", data={"n": n})
+        rt.services.audit.append(ALICE, "jira.comment", "CPE-3222", data={"n": 3})
+        tick(rt.services.queue, sandbox.now().replace(hour=3, minute=30),
+             [entry for entry in SCHEDULE if entry.name == "prune-audit"])
+        rt.drain()
+        assert verify(rt.services.db).describe() == "audit chain intact: 2 events verified"
+        answer, _ = _run(rt, "audit trail CPE-3222")
+        assert "events 1–1 of 1" in answer  # the kept comment; the prune record names no ticket
+    finally:
+        rt.stop()
