@@ -1,4 +1,4 @@
-"""`remedy …`: serve, socket, worker, cron, console, demo, sandbox, doctor, db upgrade, audit verify."""
+"""`remedy …`: serve, socket, worker, cron, console, demo, sandbox, doctor, db upgrade, audit, config check."""
 
 from __future__ import annotations
 
@@ -124,6 +124,23 @@ def _audit_export(db: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from remedy.configcheck import check
+
+    folder = Path(args.dir) if args.dir else _settings().REMEDY_CONFIG_DIR
+    if folder is not None and not folder.is_dir():
+        print(f"remedy: {folder} is not a directory", file=sys.stderr)
+        return 2
+    result = check(folder)
+    for problem in result.problems:
+        print(f"❌ {problem}")
+    print(f"{'✅' if not result.problems else '❌'} {len(result.sources)} files checked, "
+          f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''}: {', '.join(result.sources)}")
+    return 1 if result.problems else 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from remedy.sandbox.run import run_sandbox
 
@@ -176,6 +193,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--ticket", help="export only this ticket's events")
     sp.add_argument("--since", help="export events from this date or ISO time (UTC when no offset)")
     sp.add_argument("--output", help="export to this file instead of standard output")
+    sp = add("config", cmd_config, "check every YAML file in REMEDY_CONFIG_DIR: `remedy config check`")
+    sp.add_argument("action", choices=["check"])
+    sp.add_argument("--dir", help="the folder to check (default: REMEDY_CONFIG_DIR, else the shipped defaults)")
     sp = add("sandbox", cmd_sandbox, "run every simulator over HTTP and print their URLs")
     sp.add_argument("--port", type=int, default=0, help="first port (0: any free ports)")
     for name, fn, help_ in (("console", cmd_console, "type /remedy lines against the embedded sandbox"),

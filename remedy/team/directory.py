@@ -17,6 +17,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
+from remedy.yaml_lines import line_of
+
 RoleName = Literal["viewer", "engineer", "lead", "admin"]
 ROLE_ORDER: tuple[RoleName, ...] = ("viewer", "engineer", "lead", "admin")
 # P1..P9: the levels a workflow maps to Jira priority names (workflow.yml `priorities`).
@@ -238,25 +240,8 @@ def _read(path: Path | None) -> tuple[str, str]:
     return res.read_text(encoding="utf-8"), "remedy/defaults/team.yml (shipped example)"
 
 
-def _line_of(text: str, path: YamlPath) -> int | None:
-    """The 1-based line of the YAML value at ``path`` (or of its nearest parent that exists)."""
-    node: yaml.Node | None = yaml.compose(text)
-    line = None
-    for step in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(step)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-        else:
-            node = None
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
 def _where(text: str, source: str, path: YamlPath) -> str:
-    line = _line_of(text, path) if path else None
+    line = line_of(text, path) if path else None
     dotted = ".".join(str(p) for p in path)
     return f"{source}" + (f", line {line}" if line else "") + (f" ({dotted})" if dotted else "")
 

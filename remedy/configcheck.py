@@ -1,0 +1,88 @@
+"""`remedy config check`: every YAML file remedy reads from ``REMEDY_CONFIG_DIR`` validated at once, each
+problem with its file and line, before a bad edit reaches a running bot (which would stop at start).
+
+A file the directory does not have is checked in its shipped default form, so the check also says which
+defaults are in use. A ``.yml``/``.yaml`` file remedy does not read is reported: usually a typo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from remedy.insights.settings import InsightSettings
+from remedy.team.directory import TeamFile
+from remedy.workflow.priority import PriorityRules
+from remedy.workflow.template import WorkflowTemplate
+from remedy.yaml_lines import line_of
+
+
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}" + (f":{self.line}" if self.line else "") + f": {self.message}"
+
+
+@dataclass(frozen=True)
+class Checked:
+    sources: list[str]
+    problems: list[Problem]
+
+
+# file → the model it must validate against
+_FILES: dict[str, type[BaseModel]] = {"workflow.yml": WorkflowTemplate, "priority.yml": PriorityRules,
+                                      "team.yml": TeamFile, "insights.yml": InsightSettings}
+
+
+def _read(config_dir: Path | None, name: str) -> tuple[str, str]:
+    if config_dir is not None and (config_dir / name).is_file():
+        path = config_dir / name
+        return path.read_text(encoding="utf-8"), str(path)
+    return (files("remedy") / "defaults" / name).read_text(encoding="utf-8"), f"remedy/defaults/{name} (shipped)"
+
+
+def check_text(text: str, source: str, model: type[BaseModel]) -> list[Problem]:
+    """Every problem pydantic finds in one file, each at the line of the value it is about."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return [Problem(source, mark.line + 1 if mark else None, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return [_problem(text, source, e) for e in exc.errors()]
+    return []
+
+
+def _problem(text: str, source: str, error: Any) -> Problem:
+    # A check across the file (a manager who is nobody) raises with the path of the value it is about.
+    cause = (error.get("ctx") or {}).get("error")
+    path = tuple(getattr(cause, "path", ()) or error["loc"])
+    message = str(cause) if hasattr(cause, "path") else error["msg"]
+    where = ".".join(map(str, path))
+    return Problem(source, line_of(text, path) if path else None, (f"{where}: " if where else "") + message)
+
+
+def check(config_dir: Path | None) -> Checked:
+    sources: list[str] = []
+    problems: list[Problem] = []
+    for name, model in _FILES.items():
+        text, source = _read(config_dir, name)
+        sources.append(source)
+        problems += check_text(text, source, model)
+    if config_dir is not None:
+        known = set(_FILES)
+        problems += [Problem(str(p), None, "remedy does not read this file (a typo of "
+                                           f"{', '.join(sorted(_FILES))}?)")
+                     for p in sorted(config_dir.glob("*.y*ml")) if p.name not in known]
+    return Checked(sources, problems)
