@@ -38,7 +38,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	./scripts/ensure-services.sh
 	@# Every benchmark runs even when one misses its goal; the target fails at the end if any did.
-	@status=0; for b in ack_latency jira_actions team_actions compliance analysis; do \
+	@status=0; for b in ack_latency jira_actions team_actions compliance analysis bulk digest; do \
 		echo "== benchmarks/$$b.py"; $(BIN)/python benchmarks/$$b.py || status=1; done; exit $$status
 
 chaos: $(STAMP)

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.deps import BotDeps
 from bot.listeners import actions, commands, decisions, drafts, events, home, views
+from bot.listeners import bulk as bulk_listener
 from remedy.services import Services
 
 
@@ -36,4 +37,5 @@ def create_app(services: Services, *, client: WebClient | None = None,
     drafts.register(app, deps)
     decisions.register(app, deps)
     home.register(app, deps)
+    bulk_listener.register(app, deps)
     return app

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # Where phase changes and go/no-go decisions are announced, threaded per ticket; unset = only the
     # tickets' Jira watchers are told (by DM).
     REMEDY_STAKEHOLDER_CHANNEL: str | None = None
+    # Where the weekly executive summary is posted (Mondays, by `remedy cron`); unset = no weekly post.
+    REMEDY_LEADERSHIP_CHANNEL: str | None = None
     REMEDY_QUEUE: str = "remedy"
     # Seconds between a failed job's retries; its length is the number of retries.
     REMEDY_RETRY_DELAYS: list[Annotated[int, Field(ge=0, le=3600)]] = [3, 15]
@@ -78,6 +80,12 @@ class Settings(BaseSettings):
     # Days of audit trail to keep; older events are deleted by `remedy audit prune` (and the daily cron
     # job), which records what it deleted so the chain still verifies. Unset: kept forever.
     REMEDY_AUDIT_RETENTION_DAYS: Annotated[int, Field(ge=30, le=36500)] | None = None
+    # Bulk writes (`batch comment`, `close all resolved`) to more tickets than this need the lead role.
+    REMEDY_BULK_LEAD_OVER: Annotated[int, Field(ge=1, le=1000)] = 25
+    # Jira writes per second a bulk command keeps to (Jira Cloud answers 429 beyond its budget), and
+    # how many it keeps in flight to fill that rate despite each call's latency.
+    REMEDY_BULK_JIRA_RATE: Annotated[float, Field(gt=0, le=1000)] = 10.0
+    REMEDY_BULK_WORKERS: Annotated[int, Field(ge=1, le=32)] = 8
 
     @field_validator("SLACK_API_URL", "JIRA_URL", "JAMF_URL", "OLLAMA_HOST", "REMEDY_PACKAGE_SOURCE")
     @classmethod

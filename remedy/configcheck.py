@@ -18,7 +18,8 @@ from pydantic import BaseModel, ValidationError
 from remedy.insights.settings import InsightSettings
 from remedy.team.directory import TeamFile
 from remedy.workflow.priority import PriorityRules
-from remedy.workflow.template import WorkflowTemplate
+from remedy.workflow.template import WorkflowError, WorkflowTemplate
+from remedy.workflow.templates import load_workflows, template_files
 from remedy.yaml_lines import line_of
 
 
@@ -73,6 +74,23 @@ def _problem(text: str, source: str, error: Any) -> Problem:
     return Problem(source, line_of(text, path) if path else None, (f"{where}: " if where else "") + message)
 
 
+def _team_templates(config_dir: Path | None, default_ok: bool) -> list[Problem]:
+    """workflows/*.yml: each a whole template with a `match:`; names unique across all templates."""
+    problems: list[Problem] = []
+    for path in template_files(config_dir):
+        text = path.read_text(encoding="utf-8")
+        found = check_text(text, str(path), WorkflowTemplate)
+        if not found and "match" not in (yaml.safe_load(text) or {}):
+            found = [Problem(str(path), 1, "a team template needs `match:` (projects, issue_types or labels)")]
+        problems += found
+    if not problems and default_ok:  # the names check loads workflow.yml too
+        try:
+            load_workflows(config_dir)
+        except WorkflowError as exc:
+            problems.append(Problem("workflow templates", None, str(exc)))
+    return problems
+
+
 def check(config_dir: Path | None) -> Checked:
     sources: list[str] = []
     problems: list[Problem] = []
@@ -80,6 +98,8 @@ def check(config_dir: Path | None) -> Checked:
         text, source = _read(config_dir, name)
         sources.append(source)
         problems += check_text(text, source, model)
+    default_ok = not any(p.source.endswith("workflow.yml") or "workflow.yml (" in p.source for p in problems)
+    problems += _team_templates(config_dir, default_ok)
     if config_dir is not None:
         known = set(_FILES)
         problems += [Problem(str(p), None, "remedy does not read this file (a typo of "

@@ -23,12 +23,14 @@ from remedy.db.models import utcnow
 from remedy.db.session import Database
 from remedy.jamf import JamfClient
 from remedy.jira.client import JiraClient
+from remedy.jira.models import Issue
 from remedy.llm.client import Llm
 from remedy.queue import JobQueue, connect
 from remedy.slack.client import web_client
 from remedy.slack.poster import Poster
 from remedy.team import Directory, load_directory
-from remedy.workflow import WorkflowTemplate, load_workflow
+from remedy.workflow import WorkflowTemplate
+from remedy.workflow.templates import Workflows, load_workflows
 
 
 @dataclass
@@ -41,13 +43,25 @@ class Services:
     # What "now" is for rollouts (soak time, card age, "checked in since the ring started"). The
     # sandbox sets it to the simulators' clock, so moving simulated time moves remedy's too.
     clock: Callable[[], datetime] = utcnow
+    # Team templates chosen per ticket (REMEDY_CONFIG_DIR/workflows/); none: `workflow` for every ticket.
+    workflows: Workflows | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, connection: Redis | None = None) -> Services:
+        workflows = load_workflows(settings.REMEDY_CONFIG_DIR)
         return cls(settings=settings, db=Database(settings.DATABASE_URL),
                    redis=connection if connection is not None else connect(settings.REDIS_URL),
-                   team=load_directory(settings.REMEDY_CONFIG_DIR),
-                   workflow=load_workflow(settings.REMEDY_CONFIG_DIR))
+                   team=load_directory(settings.REMEDY_CONFIG_DIR), workflow=workflows.default,
+                   workflows=workflows)
+
+    @property
+    def templates(self) -> Workflows:
+        """Every template, to pick the one a ticket follows once it is read (see workflow_for)."""
+        return self.workflows if self.workflows is not None else Workflows(self.workflow)
+
+    def workflow_for(self, issue: Issue) -> WorkflowTemplate:
+        """The template this ticket follows (by project, issue type or label); the default otherwise."""
+        return self.workflows.for_issue(issue) if self.workflows is not None else self.workflow
 
     @cached_property
     def queue(self) -> JobQueue:

@@ -30,7 +30,7 @@ def analyze(origin: dict[str, Any], key: str, **_: Any) -> None:
         plain = breakdown(score)
         if override is not None:
             plain = f"{override.level} (override: {override.reason or 'no reason given'}); computed {plain}"
-        result = analyse(issue, svc.workflow, known, snapshot, plain, svc.clock().date())
+        result = analyse(issue, svc.workflow_for(issue), known, snapshot, plain, svc.clock().date())
         model = svc.settings.OLLAMA_MODEL if svc.llm.configured else "templates"
         wording = f"{model}:{ANALYSIS.name}:v{ANALYSIS.version}"
         fhash = memory.analysis_hash(result.facts, issue.updated, wording)

@@ -61,9 +61,10 @@ def draft(origin: dict[str, Any], key: str, about: str | None = None, **_: Any) 
     with job_context(origin) as ctx:
         svc = ctx.services
         issue, known = parallel([lambda: svc.jira.get_issue(key), lambda: store.load(svc.db, key)])
-        topic = TopicInput(issue, svc.workflow, _facts(issue, known), known, svc.jamf)
-        analysis = analyse(issue, svc.workflow, known, latest_for(svc.db, issue, known), None, svc.clock().date())
-        facts, template = material(topic, about, analysis, draft_text(issue, svc.workflow, about))
+        workflow = svc.workflow_for(issue)
+        topic = TopicInput(issue, workflow, _facts(issue, known), known, svc.jamf)
+        analysis = analyse(issue, workflow, known, latest_for(svc.db, issue, known), None, svc.clock().date())
+        facts, template = material(topic, about, analysis, draft_text(issue, workflow, about))
         text = phrase(svc.llm, DRAFT, facts, {"comment": template}, limit=DRAFT_MAX, for_slack=False)["comment"]
         saved = save_draft(svc.db, ctx.user, issue.key, text)
         ctx.show(f"Draft comment for {key}", _draft_card(issue.key, saved.id, saved.text))

@@ -116,7 +116,7 @@ def thread_reply(ctx: JobContext, issue: Issue | str, text: str, blks: list[dict
     svc = ctx.services
 
     def line_for(found: Issue) -> str:
-        return cards.status_line(found, svc.workflow, svc.settings.JIRA_URL)
+        return cards.status_line(found, svc.workflow_for(found), svc.settings.JIRA_URL)
 
     if isinstance(issue, str):
         key, status = issue, (lambda: line_for(svc.jira.get_issue(issue)))

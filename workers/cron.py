@@ -38,8 +38,14 @@ SCHEDULE: list[CronEntry] = [
               "re-measure rollouts in progress even when Jamf webhooks are lost or debounced"),
     CronEntry("expire-sessions", "workers.sessions.expire_sessions", "*/10 * * * *",
               "close work sessions left open past their time box and DM each user a summary"),
+    CronEntry("exec-summary", "workers.exec_summary.weekly", "0 8 * * 1",
+              "the week's executive summary to REMEDY_LEADERSHIP_CHANNEL (Mondays 08:00 UTC), once"),
     CronEntry("prune-audit", "workers.ops.prune_audit", "23 3 * * *",
               "delete audit events past REMEDY_AUDIT_RETENTION_DAYS, recorded so the chain still verifies"),
+    CronEntry("digests", "workers.digest.run_due", "*/5 * * * *",
+              "post each channel's digest and each opted-in morning DM once its local time has come"),
+    CronEntry("post-risks", "workers.insights.post_risks", "41 * * * *",
+              "tell each team's channel of new risks, and of risks whose evidence changed, once each"),
 ]
 
 

@@ -54,7 +54,7 @@ def _measure(ctx: JobContext, known: RemediationView, active: RingView, nxt: Rin
     now = svc.clock()
     issue, counts = parallel([lambda: svc.jira.get_issue(known.facts.key),
                               lambda: rings.count(svc.jamf, known.facts, known.rings, now)])
-    moves_to = svc.workflow.rollout_phase if active.position == 0 else None
+    moves_to = svc.workflow_for(issue).rollout_phase if active.position == 0 else None
     return precheck(known, active, nxt, counts, issue, now, moves_to)
 
 
@@ -137,7 +137,7 @@ def _go(ctx: JobContext, view: DecisionView) -> None:
     store.finish_ring(svc.db, key, source.name, now)
     moved = ""
     if view.numbers.get("moves_to"):
-        _, result = moves.move(svc.jira, key, view.numbers["moves_to"], svc.workflow, svc.actions, ctx.job_id)
+        _, result = moves.move(svc.jira, key, view.numbers["moves_to"], svc.templates, svc.actions, ctx.job_id)
         moved = f" Ticket moved to *{escape(result.target)}*." if result.moved else ""
     decisions.finish(svc.db, view.id, "go")
     detail = f"*{escape(target.group_name)}* added to policy {known.policy.policy_id}'s scope.{moved}"

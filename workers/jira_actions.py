@@ -25,7 +25,7 @@ def move(origin: dict[str, Any], key: str, phase: str, **_: Any) -> None:
         svc = ctx.services
         # Exit checks that need Jamf (a validated package before the pilot) are evaluated as `deploy pilot` does.
         gates = {"package_validated": records.gate(svc.db, svc.jamf)}
-        moved, result = moves.move(svc.jira, key, phase, svc.workflow, svc.actions, ctx.job_id, gates=gates)
+        moved, result = moves.move(svc.jira, key, phase, svc.templates, svc.actions, ctx.job_id, gates=gates)
         lines = [f"➡️ *{escape(actor_name(ctx))}* moved *{key}* {escape(result.start)} → *{escape(result.target)}*"
                  if result.moved else f"➡️ *{key}* is already in *{escape(result.target)}*"]
         if len(result.passed) > 1:

@@ -19,24 +19,31 @@ from workers.context import JobContext, audit, job_context, thread_reply
 def audit_report(origin: dict[str, Any], key: str, **_: Any) -> None:
     with job_context(origin) as ctx:
         svc = ctx.services
-        known = store.load(svc.db, key) or RemediationView(facts_from_issue(svc.jira.get_issue(key)), None, ())
-        events, decided, snapshots = gather_records(svc.db, key)
-        shown, total = _exceptions(ctx, known)
-        data = ReportData(known, events, decided, snapshots, shown, total, verify(svc.db), svc.clock(),
-                          name_of=lambda who: _name(ctx, who))
+        data = report_data(ctx, key)
+        events, decided, known, total = data.events, data.decisions, data.known, data.exceptions_total
         content = markdown(data).encode("utf-8")
         filename = f"{key}-audit-report-{ctx.job_id}.md"  # the job id keeps the name stable across retries
         line = (f"📄 *Audit report for {key}*: {len(events)} recorded actions, {len(decided)} go/no-go decisions, "
                 f"{len(known.rings)} rings, {total} exceptions — attached to the Jira ticket as `{filename}`")
         posted = thread_reply(ctx, key, line, [blocks.section(line)], "audit-report")
         attachment, file_id = parallel([
-            lambda: _attach(ctx, key, filename, content),
+            lambda: attach_once(ctx, key, filename, content, "text/markdown"),
             lambda: svc.poster.upload(posted.channel, posted.thread_ts or posted.ts, filename, content,
-                                      f"Audit report {key}", ctx.key("upload")),
+                                      f"Audit report {key}", ctx.key("upload"), unique_name=True),
         ])
         audit(ctx, "jira.attachment", key, filename=filename, attachment_id=attachment, slack_file=file_id,
               size=len(content))
         ctx.done(f"Audit report for *{key}* is in its thread and attached to Jira (`{filename}`).")
+
+
+def report_data(ctx: JobContext, key: str) -> ReportData:
+    """Everything the audit report and the evidence pack show: stored records, exceptions measured now."""
+    svc = ctx.services
+    known = store.load(svc.db, key) or RemediationView(facts_from_issue(svc.jira.get_issue(key)), None, ())
+    events, decided, snapshots = gather_records(svc.db, key)
+    shown, total = _exceptions(ctx, known)
+    return ReportData(known, events, decided, snapshots, shown, total, verify(svc.db), svc.clock(),
+                      name_of=lambda who: _name(ctx, who))
 
 
 def _exceptions(ctx: JobContext, known: RemediationView) -> tuple[list[DeviceException], int]:
@@ -51,14 +58,15 @@ def _exceptions(ctx: JobContext, known: RemediationView) -> tuple[list[DeviceExc
     return explain(svc.jamf, found[:EXCEPTION_LIMIT], policy.policy_id, package_mb(package.size), now), len(found)
 
 
-def _attach(ctx: JobContext, key: str, filename: str, content: bytes) -> str:
+def attach_once(ctx: JobContext, key: str, filename: str, content: bytes, media_type: str) -> str:
+    """Attach the file to the Jira ticket once per job (a rerun finds it by its name); its id."""
     jira = ctx.services.jira
 
     def find() -> str | None:
         return next((a.id for a in jira.attachments(key) if a.filename == filename), None)
 
     return ctx.services.actions.run_once(ctx.key("attach"), "jira.attachment", key,
-                                         do=lambda: jira.add_attachment(key, filename, content).id,
+                                         do=lambda: jira.add_attachment(key, filename, content, media_type).id,
                                          recover=find).external_id
 
 

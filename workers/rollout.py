@@ -29,10 +29,11 @@ def create_policy(origin: dict[str, Any], key: str, **_: Any) -> None:
     with job_context(origin) as ctx:
         require_role(ctx, Role.ENGINEER, "Creating a Jamf policy", key)
         svc = ctx.services
-        facts = facts_from_issue(svc.jira.get_issue(key))
+        issue = svc.jira.get_issue(key)
+        facts = facts_from_issue(issue)
         packages, groups = parallel([svc.jamf.packages, svc.jamf.computer_groups])
         chosen = plan.choose_packages(facts, packages)
-        rings = plan.ring_plan(svc.workflow, facts, groups)
+        rings = plan.ring_plan(svc.workflow_for(issue), facts, groups)
         known = store.load(svc.db, key)
         scope = [r.group_id for r in (known.scoped if known and known.scoped else rings[:1])]
         main = ensure_policy(svc.jamf, plan.policy_name(facts), chosen.target.id, scope)
@@ -92,8 +93,7 @@ def deploy_pilot(origin: dict[str, Any], key: str, override_reason: str | None =
             raise UserError(f"*{key}* is already deployed to *{escape(pilot.label)}*{since}. "
                             f"Next: `compliance {key}`, then `rollout next {key}`.")
         gates, overridden = _gates(ctx, key, override_reason)
-        moved, result = moves.move(svc.jira, key, svc.workflow.pilot_phase, svc.workflow, svc.actions, ctx.job_id,
-                                   gates=gates)
+        moved, result = moves.move(svc.jira, key, moves.PILOT, svc.templates, svc.actions, ctx.job_id, gates=gates)
         scope_to(svc.jamf, known.policy.policy_id, [pilot.group_id], enable=True)
         if known.policy.rollback_policy_id is not None:  # rollback covers the Macs that got the update
             scope_to(svc.jamf, known.policy.rollback_policy_id, [pilot.group_id])

@@ -48,12 +48,12 @@ def sync(origin: dict[str, Any], key: str | None = None, channel: dict[str, Any]
         target = _channel(ctx, channel)
         issue, known = parallel([lambda: svc.jira.get_issue(key), lambda: store.load(svc.db, key)])
         score, override = ticket_priority(svc, issue)
-        facts = status_facts(issue, svc.workflow, known, latest_for(svc.db, issue, known), score, override)
+        facts = status_facts(issue, svc.workflow_for(issue), known, latest_for(svc.db, issue, known), score, override)
         phrased = phrase(svc.llm, SYNC, facts, templates(facts))
         text, blks = _post(ctx, issue, phrased, priority_line(score, override))
         try:
-            posted = svc.poster.reply(target, issue.key, status_line(issue, svc.workflow, svc.settings.JIRA_URL),
-                                      text, blks, ctx.key("sync"))
+            line = status_line(issue, svc.workflow_for(issue), svc.settings.JIRA_URL)
+            posted = svc.poster.reply(target, issue.key, line, text, blks, ctx.key("sync"))
         except SlackPostError as exc:
             better = _refused(target, exc)
             if better is None:

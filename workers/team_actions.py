@@ -179,7 +179,7 @@ def _dm_message(ctx: JobContext, issue: Issue, plan: EscalationPlan, fyi: bool) 
         plain, head = f"{plain}: {plan.reason}", f"{head}: _{escape(plan.reason)}_"
     if plan.raise_to is not None:
         head += f"\nPriority raised to *{escape(plan.raise_to.name)}* by the escalation rules."
-    _, card = cards.ticket_card(issue, svc.workflow, svc.settings.JIRA_URL)
+    _, card = cards.ticket_card(issue, svc.workflow_for(issue), svc.settings.JIRA_URL)
     return escape(plain), [blocks.section(head), *card]
 
 

@@ -17,12 +17,12 @@ def work(origin: dict[str, Any], key: str, **_: Any) -> None:
         svc = ctx.services
         issue = svc.jira.get_issue(key)
         jira_url = svc.settings.JIRA_URL
-        text, card = cards.ticket_card(issue, svc.workflow, jira_url, ref=ctx.job_id)
+        text, card = cards.ticket_card(issue, svc.workflow_for(issue), jira_url, ref=ctx.job_id)
         posted = thread_reply(ctx, issue, text, card, "card")
         memory.set_focus(svc.db, ctx.user, issue.key)
         audit(ctx, "ticket.work", issue.key, channel=ctx.channel, ts=posted.ts)
         ctx.done(f"*{issue.key}* is your focus now — {escape(issue.summary)} "
-                 f"({escape(cards.phase_name(issue, svc.workflow))}); the card is in its thread.")
+                 f"({escape(cards.phase_name(issue, svc.workflow_for(issue)))}); the card is in its thread.")
 
 
 def my_focus(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
@@ -33,5 +33,5 @@ def my_focus(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
         if key is None:
             raise UserError("You have no focus ticket yet: `/remedy work CPE-3222` sets one.")
         issue = svc.jira.get_issue(key)
-        text, card = cards.ticket_card(issue, svc.workflow, svc.settings.JIRA_URL, ref=ctx.job_id)
+        text, card = cards.ticket_card(issue, svc.workflow_for(issue), svc.settings.JIRA_URL, ref=ctx.job_id)
         ctx.show(f"🎯 Your focus: {text}", card)

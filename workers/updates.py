@@ -88,7 +88,7 @@ def publish(ctx: JobContext, key: str, no_jira: bool) -> Published:
     svc = ctx.services
     issue, known = parallel([lambda: svc.jira.get_issue(key), lambda: store.load(svc.db, key)])
     own, previous = own_and_previous(stored_updates(svc.db, key), ctx.job_id)
-    facts = own.facts if own is not None else _decide(ctx, issue, known, previous, no_jira)
+    facts = own.facts if own is not None else decide_facts(ctx, issue, known, previous, no_jira)
     if facts.get("unchanged"):
         line = "💤 " + escape(wording.no_change_line(facts, facts["unchanged_since"]))
         thread_reply(ctx, issue, line, [blocks.section(line)], f"daily:{key}:reply")
@@ -96,7 +96,7 @@ def publish(ctx: JobContext, key: str, no_jira: bool) -> Published:
     return _publish_changed(ctx, issue, known, facts, no_jira)
 
 
-def _decide(ctx: JobContext, issue: Issue, known: RemediationView | None, previous: StoredUpdate | None,
+def decide_facts(ctx: JobContext, issue: Issue, known: RemediationView | None, previous: StoredUpdate | None,
             no_jira: bool) -> dict[str, Any]:
     """Measure, keep the snapshot, compute the facts, and record them in the audit trail."""
     svc, key = ctx.services, issue.key
@@ -104,8 +104,9 @@ def _decide(ctx: JobContext, issue: Issue, known: RemediationView | None, previo
     progress = measure_progress(svc.jamf, svc.db, facts_from_issue(issue), known, now)
     svc.actions.run_once(ctx.key(f"daily:{key}:snapshot"), "compliance.snapshot", key,
                          do=lambda: keep(svc.db, progress))
-    phase = phase_name(issue, svc.workflow)
-    start = phase_start(svc.db, key, phase, svc.workflow.pilot_phase, issue.created)
+    workflow = svc.workflow_for(issue)
+    phase = phase_name(issue, workflow)
+    start = phase_start(svc.db, key, phase, workflow.pilot_phase, issue.created)
     inputs = daily.Inputs(issue, phase, start, known, progress, previous, decisions.for_ticket(svc.db, key),
                           lambda user: _name(ctx, user), _suggestion(ctx, issue), now)
     facts = daily.build(inputs)
@@ -140,7 +141,7 @@ def _name(ctx: JobContext, slack_id: str) -> str:
 
 def _suggestion(ctx: JobContext, issue: Issue) -> tuple[str, str] | None:
     """The phase's first suggested step, for a ticket without a rollout (as `sync` picks it)."""
-    phase = ctx.services.workflow.phase_for_status(issue.status)
+    phase = ctx.services.workflow_for(issue).phase_for_status(issue.status)
     if phase is None:
         return None
     if phase.analysis:

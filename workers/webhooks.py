@@ -76,7 +76,8 @@ def _announce_ready(ctx: JobContext, known: RemediationView, counts: FleetCounts
     text = ready_line(key, ring, hours)
 
     def status() -> str:  # read only if the ticket has no thread in the channel yet
-        return cards.status_line(svc.jira.get_issue(key), svc.workflow, svc.settings.JIRA_URL)
+        issue = svc.jira.get_issue(key)
+        return cards.status_line(issue, svc.workflow_for(issue), svc.settings.JIRA_URL)
 
     def announce() -> str:
         posted = svc.poster.reply(channel, key, status, text, [blocks.section(text)], f"{once}:reply")

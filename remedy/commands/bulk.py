@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -79,6 +79,21 @@ class ComplianceReport(Command):
 
     def text(self) -> str:
         return f"compliance report{scope_text(self.scope, 'for')}"
+
+
+class ExecSummary(Command):
+    """Leadership one-pager over `scope` (default: every remediation) for the last `period`."""
+
+    name: ClassVar[str] = "exec summary"
+    scope: Scope = Scope()
+    period: Literal["week", "month", "quarter"] = "week"
+
+    def describe(self) -> str:
+        what = "all remediations" if self.scope.kind == "default" else mrkdwn.escape(self.scope.describe())
+        return f"Building the executive summary of {what} for the last {self.period}"
+
+    def text(self) -> str:
+        return f"exec summary {self.period}{scope_text(self.scope, 'for')}"
 
 
 class AuditTrail(Command):
@@ -226,6 +241,28 @@ def _compliance_report(args: Args) -> Command:
     return ComplianceReport(scope=read_scope(args))
 
 
+_PERIODS = {"week": "week", "weekly": "week", "7d": "week", "month": "month", "monthly": "month",
+            "30d": "month", "quarter": "quarter", "quarterly": "quarter", "90d": "quarter"}
+_PERIOD_FILLER = ("last", "past", "this", "the", "for", "over")
+
+
+def _exec_summary(args: Args) -> Command:
+    # The period comes first or last ("exec summary month", "… epic CPE-123 for the last month").
+    while args.word() in _PERIOD_FILLER and args.word(1) in _PERIODS:
+        args.take()
+    period = _PERIODS.get(args.word())
+    if period is not None:
+        args.take()
+    elif args.tokens and args.tokens[-1].kind == "word" and args.tokens[-1].low in _PERIODS:
+        if "jql" in (t.low for t in args.tokens[args.i:]):  # the query is read from the raw text to its end
+            raise ArgError('Put the period before the query: `exec summary month jql "project = CPE"`.')
+        period = _PERIODS[args.tokens[-1].low]
+        args.tokens = args.tokens[:-1]
+        while len(args.tokens) > args.i and args.tokens[-1].low in _PERIOD_FILLER:
+            args.tokens = args.tokens[:-1]
+    return ExecSummary(scope=read_scope(args), period=period or "week")
+
+
 def _audit_trail(args: Args) -> Command:
     every = args.skip("all", "everything")
     explicit = None if every else args.key()
@@ -274,6 +311,7 @@ PARSERS: dict[str, Parser] = {
     "team impact": simple(TeamImpact),
     "compliance gaps": simple(ComplianceGaps),
     "audit trail": _audit_trail,
+    "exec summary": _exec_summary,
     "start session": _start_session,
     "status": _status,
     "next": simple(NextAction),

@@ -49,7 +49,10 @@ AVAILABLE_JOBS: dict[str, str] = {
     "rollback status": "workers.rollback.rollback_status",
     "exceptions": "workers.jamf_actions.exceptions",
     "compliance gaps": "workers.gaps.compliance_gaps",
+    "risks": "workers.insights.risks",
+    "team impact": "workers.insights.team_impact",
     "audit report": "workers.reports.audit_report",
+    "evidence": "workers.evidence.evidence",
     "analyze": "workers.analysis.analyze",
     "start session": "workers.sessions.start_session",
     "status": "workers.sessions.status",
@@ -60,6 +63,15 @@ AVAILABLE_JOBS: dict[str, str] = {
     "daily update": "workers.updates.daily_update",
     "daily updates": "workers.updates.daily_updates",
     "audit trail": "workers.audit_trail.audit_trail",
+    "exec summary": "workers.exec_summary.exec_summary",
+    "focus epic": "workers.bulk.focus_epic",
+    "batch comment": "workers.bulk.batch_comment",
+    "close all resolved": "workers.bulk.close_all_resolved",
+    "compliance report": "workers.bulk.compliance_report",
+    "digest here": "workers.digest.digest_here",
+    "digest off": "workers.digest.digest_off",
+    "digest show": "workers.digest.digest_show",
+    "morning": "workers.digest.morning",
 }
 
 
@@ -231,6 +243,13 @@ _ROWS: tuple[CommandSpec, ...] = (
     CommandSpec("compliance gaps", "Insight", "compliance gaps",
                 "Remediations behind their compliance target",
                 ("compliance gaps",), V, doing="Looking for compliance gaps"),
+    CommandSpec("exec summary", "Insight", "exec summary [scope] [week|month|quarter]",
+                "One page for leadership: phases, fleet coverage, SLA, risks, decisions",
+                ("exec summary", "exec summary month", "exec summary epic CPE-123 quarter"), V,
+                doing="Building the executive summary", aliases=("executive summary",),
+                details="Scope: nothing (every remediation), `epic KEY`, `KEY KEY …` or `jql \"…\"`. Posted in "
+                "the channel with a markdown document and a coverage chart in its thread; the same numbers as "
+                "`compliance` and `risks`. Set REMEDY_LEADERSHIP_CHANNEL for a weekly post (Mondays)."),
     CommandSpec("audit trail", "Insight", "audit trail [KEY|all] [since <when>]",
                 "Who did what and when (hash-chained)",
                 ("audit trail", "audit trail CPE-3222 since 2026-11-01", "audit trail all since mon"), V,
@@ -272,6 +291,11 @@ _ROWS: tuple[CommandSpec, ...] = (
                 "Checking rollback readiness for {key}"),
     CommandSpec("audit report", "Jamf", "audit report [KEY]", "Compliance documentation for auditors",
                 ("audit report CPE-3222",), V, "optional", "Building the audit report for {key}"),
+    CommandSpec("evidence", "Jamf", "evidence [KEY]", "The evidence pack for auditors (zip)",
+                ("evidence CPE-3222",), V, "optional", "Building the evidence pack for {key}",
+                details="A zip with the audit timeline and its hashes, every go/no-go with the numbers seen, "
+                "compliance per ring (CSV and chart), exceptions, the Jamf policy and rollback configuration "
+                "and a manifest with the SHA-256 of each file; shared in the thread and attached to Jira."),
     CommandSpec("validate package", "Jamf", "validate package [KEY] [file.pkg | package name]",
                 "Check the package: signature, bundle id, version",
                 ("validate package CPE-3222", "validate package CPE-3222 GoogleChrome-120.pkg"),
@@ -297,6 +321,11 @@ _ROWS: tuple[CommandSpec, ...] = (
     CommandSpec("digest show", "Updates", "digest show", "Show this channel's digest schedule",
                 ("digest show",), V,
                 doing="Looking up the digest schedule", aliases=("digest", "digest status")),
+    CommandSpec("morning", "Updates", "morning [on [HH:MM] | off]",
+                "A weekday DM of your active remediations at your own local time",
+                ("morning on 08:30", "morning off", "morning"), V,
+                details="The time is in your Slack timezone (your profile's), 08:30 unless you give one; "
+                "`morning` alone shows what is set."),
     # Ops
     CommandSpec("help", "Ops", "help [command]", "All commands, or details for one",
                 ("help", "help move"), V),

@@ -74,6 +74,10 @@ class AuditReport(Command):
     name: ClassVar[str] = "audit report"
 
 
+class Evidence(Command):
+    name: ClassVar[str] = "evidence"
+
+
 class DailyUpdates(Command):
     name: ClassVar[str] = "daily updates"
 
@@ -135,6 +139,23 @@ class DigestHere(Command):
 
     def text(self) -> str:
         return f"digest here {self.time} {self.tz} {self.days}"
+
+
+class Morning(Command):
+    """`morning on [HH:MM]`, `morning off`, `morning`: the weekday DM of the user's active remediations at
+    their own Slack time; `time` None keeps the time set before (08:30 the first time)."""
+
+    name: ClassVar[str] = "morning"
+    action: Literal["on", "off", "show"] = "show"
+    time: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    def describe(self) -> str:
+        if self.action == "on":
+            return "Turning your morning DM on" + (f" at {self.time}" if self.time else "")
+        return "Turning your morning DM off" if self.action == "off" else "Looking up your morning DM"
+
+    def text(self) -> str:
+        return " ".join(["morning", self.action, *([self.time] if self.time else [])])
 
 
 class Retry(Command):
@@ -216,6 +237,25 @@ def _timezone(typed: str | None) -> str:
     raise ArgError(f"I don't know the timezone {code(typed)}.{hint}", suggestion=guess)
 
 
+def _morning(args: Args) -> Command:
+    action: Literal["on", "off", "show"] = "show"
+    word = args.word()
+    if word in ("on", "off", "show", "status"):
+        args.take()
+        action = "show" if word == "status" else word  # type: ignore[assignment]
+    args.skip("at")
+    time: str | None = None
+    if action != "off" and not args.done():
+        found = clock_at(args.tokens, args.i)
+        if found is None:
+            raise ArgError(f"{code(args.rest_raw_value())} is not a time of day; use `HH:MM` (24h) or `8am`.")
+        time, used = found
+        args.i += used
+        action = "on"
+    args.end()
+    return Morning(action=action, time=time)
+
+
 def _retry(args: Args) -> Command:
     if args.word() == "job" and args.peek(1) is not None:
         args.take()
@@ -238,12 +278,14 @@ PARSERS: dict[str, Parser] = {
     "validate rollback": simple(ValidateRollback),
     "rollback status": simple(RollbackStatus),
     "audit report": simple(AuditReport),
+    "evidence": simple(Evidence),
     "validate package": _validate_package,
     "daily update": _daily_update,
     "daily updates": simple(DailyUpdates),
     "digest here": _digest_here,
     "digest off": simple(DigestOff),
     "digest show": simple(DigestShow),
+    "morning": _morning,
     "jobs": simple(Jobs),
     "doctor": simple(Doctor),
     "retry": _retry,

@@ -29,7 +29,7 @@ API = "/rest/api/3"
 ISSUE_FIELDS: tuple[str, ...] = (
     "summary", "status", "priority", "assignee", "reporter", "labels", "issuetype", "created",
     "updated", "duedate", "description", "parent", "subtasks", "issuelinks", "comment", "watches",
-    "resolution",
+    "resolution", "resolutiondate",
 )  # fmt: skip
 # Issue.from_api cannot build an Issue without these, whatever subset a caller asks for.
 _REQUIRED_FIELDS: tuple[str, ...] = ("summary", "status", "issuetype", "created", "updated")

@@ -188,6 +188,7 @@ class Issue(_Frozen):
     subtasks: list[SubtaskRef] = []
     watch_count: int | None = None
     resolution: str | None = None
+    resolved: datetime | None = None
     links: list[IssueLink] = []
     comments: list[Comment] = []
 
@@ -217,6 +218,7 @@ class Issue(_Frozen):
             subtasks=subtasks,
             watch_count=(fields.get("watches") or {}).get("watchCount"),
             resolution=(fields.get("resolution") or {}).get("name"),
+            resolved=fields.get("resolutiondate"),
             links=[IssueLink.from_api(link) for link in fields.get("issuelinks") or []],
             comments=[Comment.from_api(c) for c in comment_page.get("comments") or []],
         )

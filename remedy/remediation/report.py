@@ -30,6 +30,9 @@ class Event:
     action: str
     source: str
     data: dict[str, Any]
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""  # its link in the audit chain (the evidence pack lists them)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class ReportData:
 
 def gather_records(db: Database, key: str) -> tuple[list[Event], list[DecisionView], list[Snapshot]]:
     with db.session() as s:
-        events = [Event(aware(e.ts) or e.ts, e.actor, e.action, e.source, dict(e.data or {})) for e in s.scalars(
+        events = [Event(aware(e.ts) or e.ts, e.actor, e.action, e.source, dict(e.data or {}), e.seq, e.prev_hash,
+                        e.hash) for e in s.scalars(
             select(AuditEvent).where(AuditEvent.target == key).order_by(AuditEvent.seq))]
         snaps = [Snapshot(r.ring, aware(r.taken_at) or r.taken_at, r.compliant, r.total, r.failures) for r in s.scalars(
             select(ComplianceSnapshot).where(ComplianceSnapshot.ticket_key == key).order_by(ComplianceSnapshot.id))]

@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from remedy.sandbox.seed import REMEDIATION_FACTS
+from remedy.sandbox.seed import REMEDIATION_FACTS, ROLLED_OUT
 
 DAY = 86_400.0
 DEPARTMENTS = ("IT", "Engineering", "Sales", "Finance", "Marketing", "Support", "Legal", "People")
@@ -169,6 +169,7 @@ class Fleet:
         rng = random.Random(seed)
         disks = random.Random(f"storage:{seed}")  # a stream of its own: ``rng``'s draws are as they always were
         devices = [_device(rng, disks, i, offline_rate) for i in range(n)]
+        _roll_out(devices, seed)
         return cls(devices, seed, failure_rate, transient_rate)
 
     def __len__(self) -> int:
@@ -224,6 +225,21 @@ def _device(rng: random.Random, disks: random.Random, index: int, offline_rate: 
         last_contact=seen, offline=offline, disk_size_mb=disk_size,
         free_disk_mb=int(disk_size * disks.uniform(0.05, 0.7)), apps=apps,
     )  # fmt: skip
+
+
+def _roll_out(devices: list[Device], seed: int) -> None:
+    """Update each app of :data:`ROLLED_OUT` to its target on about that share of the online Macs behind it.
+    Each Mac draws from a random stream of its own (seed, app, index), so no other draw (apps, fates, disks)
+    changes and a longer fleet still starts with the same Macs."""
+    for bundle_id, share in ROLLED_OUT.items():
+        target = APPS[bundle_id].target
+        assert target is not None
+        for device in devices:
+            installed = device.apps.get(bundle_id)
+            if installed is None or device.offline or compare_versions(installed, target) >= 0:
+                continue
+            if random.Random(f"rollout:{seed}:{bundle_id}:{device.index}").random() < share:
+                device.apps[bundle_id] = target
 
 
 def _udid(number: int) -> str:

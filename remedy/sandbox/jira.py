@@ -234,8 +234,12 @@ def _failure_response(failure: InjectedFailure) -> Response:
 
 
 def _respond(state: JiraState, request: Request) -> Response:
+    # The rate limit is counted as requests arrive, as Atlassian's edge counts them, before any work.
+    retry_after = state.throttle(request.method)
     if state.latency > 0:
         time.sleep(state.latency)  # outside the lock: a slow answer must not stall other requests
+    if retry_after is not None:
+        return _failure_response(InjectedFailure(429, 0, retry_after))
     failure = state.take_failure(request.path)
     if failure is not None:
         return _failure_response(failure)

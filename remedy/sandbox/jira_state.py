@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 import hmac
+import math
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,6 +64,30 @@ class BulkTask:
     polls: int = 0
 
 
+@dataclass
+class RateLimit:
+    """Jira Cloud's budget, simplified: at most ``max_requests`` in any ``per_seconds`` (writes only
+    by default); beyond it, 429 with a whole-second Retry-After, and the refused request costs nothing."""
+
+    max_requests: int
+    per_seconds: float = 1.0
+    writes_only: bool = True
+    sent: deque[float] = field(default_factory=deque)
+    refused: int = 0
+
+    def admit(self, method: str, now: float) -> int | None:
+        """None when the request may run (it takes a slot); else the Retry-After to answer with."""
+        if self.writes_only and method.upper() not in WRITE_METHODS:
+            return None
+        while self.sent and self.sent[0] + self.per_seconds <= now:
+            self.sent.popleft()
+        if len(self.sent) < self.max_requests:
+            self.sent.append(now)
+            return None
+        self.refused += 1
+        return max(1, math.ceil(self.sent[0] + self.per_seconds - now))
+
+
 @dataclass(frozen=True)
 class AttachmentRecord:
     """A file attached to an issue; ids are site-wide, as comment ids are."""
@@ -94,6 +120,7 @@ class JiraState(Faults):
     forbidden: dict[str, frozenset[str]] = field(default_factory=dict)  # issue key -> refused methods
     bulk_tasks: dict[str, BulkTask] = field(default_factory=dict)
     attachments: dict[str, list[AttachmentRecord]] = field(default_factory=dict)  # by issue key, oldest first
+    rate_limit: RateLimit | None = None  # off unless a test or benchmark asks for it
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
@@ -116,6 +143,16 @@ class JiraState(Faults):
         """
         with self.lock:
             self.forbidden[self._key(key)] = frozenset(m.upper() for m in methods)
+
+    def limit_rate(self, max_requests: int | None, per_seconds: float = 1.0, writes_only: bool = True) -> None:
+        """Enforce a Jira Cloud-like rate limit (429 + Retry-After); ``None`` turns it off."""
+        with self.lock:
+            self.rate_limit = None if max_requests is None else RateLimit(max_requests, per_seconds, writes_only)
+
+    def throttle(self, method: str) -> int | None:
+        """The Retry-After to refuse this request with, or None to serve it."""
+        with self.lock:
+            return self.rate_limit.admit(method, time.monotonic()) if self.rate_limit else None
 
     def allow(self, key: str) -> None:
         """Lift :meth:`forbid`."""

@@ -93,13 +93,22 @@ def parse_text(p: Params) -> str | None:
     return text
 
 
+def _file_json(state: SlackState, file_id: str) -> dict[str, Any]:
+    """A shared file as a message lists it (Slack's file object, the fields remedy reads)."""
+    upload = state.files.get(file_id)
+    if upload is None:
+        return {"id": file_id}
+    return {"id": file_id, "name": upload.filename, "title": upload.title or upload.filename,
+            "size": len(upload.content or b""), "mode": "hosted"}
+
+
 def message_json(state: SlackState, m: Message, with_metadata: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "message", "user": m.user, "text": m.text, "ts": m.ts, "team": st.TEAM_ID}
     if m.user == st.BOT_USER_ID:
         out.update(bot_id=st.BOT_ID, app_id=st.APP_ID)
     out.update({"blocks": m.blocks} if m.blocks else {})
     if m.files:
-        out.update(files=[{"id": f} for f in m.files], upload=False)
+        out.update(files=[_file_json(state, f) for f in m.files], upload=False)
     if m.reply_broadcast:
         out["subtype"] = "thread_broadcast"
     if m.edits:

@@ -195,10 +195,11 @@ class Poster:
         return Posted(channel, outcome.external_id, thread_ts, reused=outcome.reused)
 
     def upload(self, channel: str, thread_ts: str | None, filename: str, content: bytes, title: str,
-               idempotency_key: str) -> str:
+               idempotency_key: str, unique_name: bool = False) -> str:
         """Share a file in ``channel`` (under ``thread_ts`` when given), at most once per key; returns
-        the file id. Slack keeps no metadata on a file for us to find it by after a crash, so a run
-        that died mid-upload uploads again: a duplicate file beats a missing one."""
+        the file id. A run that died mid-upload looks for the file in the thread when its name is
+        ``unique_name`` (made for this one upload); otherwise Slack keeps nothing to find it by, and
+        it uploads again: a duplicate file beats a missing one."""
         def send() -> str:
             try:
                 resp = self.client.files_upload_v2(channel=channel, thread_ts=thread_ts, filename=filename,
@@ -208,7 +209,22 @@ class Poster:
             files: list[dict[str, Any]] = resp.get("files") or [resp.get("file") or {}]
             return str(files[0]["id"])
 
-        return self.actions.run_once(idempotency_key, "slack.upload", channel, send).external_id
+        thread = thread_ts if unique_name else None
+        return self.actions.run_once(idempotency_key, "slack.upload", channel, send,
+                                     recover=(lambda: self._find_file(channel, thread, filename))
+                                     if thread is not None else None).external_id
+
+    def _find_file(self, channel: str, thread_ts: str, filename: str) -> str | None:
+        try:
+            resp = self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+        except SlackApiError:
+            return None  # can't tell: upload again rather than lose the file
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        for message in messages:
+            for shared in message.get("files") or []:
+                if shared.get("name") == filename:
+                    return str(shared["id"])
+        return None
 
     def dm_channel(self, user_id: str) -> str:
         """The DM conversation with ``user_id`` (opening it is idempotent on Slack's side, and a DM

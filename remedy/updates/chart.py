@@ -26,7 +26,7 @@ MIN_POINTS = 2  # one point is no trend: no chart
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Agg draws each figure on its own, but the font cache and text layout below it are shared and not
 # documented as thread-safe; `daily updates` renders several tickets' charts side by side.
-_RENDER_LOCK = threading.Lock()
+RENDER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def render(facts: Facts, drawn: list[Series]) -> Chart | None:
     from matplotlib.figure import Figure
 
     title = f"{facts.key} · {facts.app_name} ≥ {facts.target_version}: compliance over time"
-    with _RENDER_LOCK:
+    with RENDER_LOCK:
         fig = Figure(figsize=(8, 4.5), dpi=100)
         ax = fig.subplots()
         for one in drawn:

@@ -12,6 +12,7 @@ from remedy.jira.client import JiraClient
 from remedy.jira.models import Issue, Transition
 from remedy.parallel import parallel
 from remedy.workflow.template import Phase, WorkflowTemplate
+from remedy.workflow.templates import Workflows
 
 
 @dataclass
@@ -81,22 +82,29 @@ def _step(jira: JiraClient, key: str, phase: Phase, allowed: list[Transition]) -
     jira.transition(key, match.id)
 
 
+# Where `deploy pilot` moves a ticket: its own template's pilot phase, known once the ticket is read.
+PILOT = ":pilot"
+
+
 def read_for_move(jira: JiraClient, key: str) -> tuple[Issue, list[Transition]]:
     """The ticket and the transitions Jira allows now, fetched side by side."""
     issue, allowed = parallel([lambda: jira.get_issue(key), lambda: jira.transitions(key)])
     return issue, allowed
 
 
-def move(jira: JiraClient, key: str, target_name: str, workflow: WorkflowTemplate,
+def move(jira: JiraClient, key: str, target_name: str, templates: WorkflowTemplate | Workflows,
          actions: ActionLog, command_id: str, gates: Gates | None = None) -> tuple[Issue, MoveResult]:
-    """Walk ticket ``key`` to ``target_name``. Safe to run again after a crash: the ticket is read
-    afresh, so phases already passed are not passed again and subtasks are not created twice.
-    ``gates`` evaluate the exit checks that need more than the ticket (see :data:`GATED`)."""
-    target = workflow.phase(target_name)
+    """Walk ticket ``key`` to ``target_name`` (or the ticket's template's :data:`PILOT` phase) along the
+    template the ticket follows. Safe to run again after a crash: the ticket is read afresh, so phases
+    already passed are not passed again and subtasks are not created twice. ``gates`` evaluate the exit
+    checks that need more than the ticket (see :data:`GATED`)."""
+    issue, allowed = read_for_move(jira, key)
+    workflow = templates.for_issue(issue) if isinstance(templates, Workflows) else templates
+    wanted = workflow.pilot_phase if target_name == PILOT else target_name
+    target = workflow.phase(wanted)
     if target is None:
         names = ", ".join(p.name for p in workflow.phases)
-        raise UserError(f"“{target_name}” is not a phase of this workflow ({names}).")
-    issue, allowed = read_for_move(jira, key)
+        raise UserError(f"“{wanted}” is not a phase of {issue.key}'s workflow “{workflow.name}” ({names}).")
     start = _current(issue, workflow)
     result = MoveResult(issue.key, start.name, target.name)
     leaving = start

@@ -62,10 +62,34 @@ DEFAULT_RINGS = [
 ]
 
 
+class TemplateMatch(BaseModel):
+    """Which tickets a team's template is for. Each list given must match (any one entry of it); a
+    template in ``REMEDY_CONFIG_DIR/workflows/`` needs at least one list."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    projects: list[str] = []  # Jira project keys: CPE
+    issue_types: list[str] = []  # Jira issue types: Bug, Story
+    labels: list[str] = []  # any one of these labels on the ticket
+
+    @model_validator(mode="after")
+    def _something(self) -> TemplateMatch:
+        if not (self.projects or self.issue_types or self.labels):
+            raise ValueError("match needs projects, issue_types or labels")
+        return self
+
+    def matches(self, project: str, issue_type: str, labels: list[str]) -> bool:
+        def hit(wanted: list[str], values: list[str]) -> bool:
+            return not wanted or bool({w.casefold() for w in wanted} & {v.casefold() for v in values})
+
+        return hit(self.projects, [project]) and hit(self.issue_types, [issue_type]) and hit(self.labels, labels)
+
+
 class WorkflowTemplate(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
+    match: TemplateMatch | None = None  # only in workflows/*.yml: the tickets this template is for
     phases: list[Phase]
     priorities: dict[str, str] = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low"}
     rings: list[Ring] = DEFAULT_RINGS
