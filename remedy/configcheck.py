@@ -8,7 +8,6 @@ defaults are in use. A ``.yml``/``.yaml`` file remedy does not read is reported:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from remedy.team.directory import TeamFile
 from remedy.workflow.priority import PriorityRules
 from remedy.workflow.template import WorkflowError, WorkflowTemplate
 from remedy.workflow.templates import load_workflows, template_files
-from remedy.yaml_lines import line_of
+from remedy.yaml_lines import line_of, read_config
 
 
 @dataclass(frozen=True)
@@ -45,10 +44,8 @@ _FILES: dict[str, type[BaseModel]] = {"workflow.yml": WorkflowTemplate, "priorit
 
 
 def _read(config_dir: Path | None, name: str) -> tuple[str, str]:
-    if config_dir is not None and (config_dir / name).is_file():
-        path = config_dir / name
-        return path.read_text(encoding="utf-8"), str(path)
-    return (files("remedy") / "defaults" / name).read_text(encoding="utf-8"), f"remedy/defaults/{name} (shipped)"
+    text, source = read_config(config_dir, name)
+    return text, source + (" (shipped)" if source.startswith("remedy/defaults/") else "")
 
 
 def check_text(text: str, source: str, model: type[BaseModel]) -> list[Problem]:

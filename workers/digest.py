@@ -31,11 +31,15 @@ from remedy.digest.inventory import SharedInventory
 from remedy.digest.schedule import Due, Plan, due, next_run, when
 from remedy.digest.store import RunTable
 from remedy.errors import UserError
+from remedy.jira.models import Issue
 from remedy.queue import Origin
+from remedy.remediation.store import RemediationView
+from remedy.services import Services
 from remedy.slack import blocks, digest_view
 from remedy.slack.home_view import DM_PAGE_SIZE, active_remediations, active_remediations_blocks
 from remedy.slack.mrkdwn import escape
 from remedy.team.resolve import resolve_jira_user
+from remedy.updates.history import StoredUpdate
 from remedy.updates.history import active_remediations as active_keys
 from workers.context import PERMANENT, JobContext, audit, job_context, require_role
 from workers.jira_actions import slack_email
@@ -229,8 +233,9 @@ def post_digest(origin: dict[str, Any], target: str, local_date: str, scheduled_
 def _publish(ctx: JobContext, plan: Plan, run: store.Run) -> None:
     run_key = f"digest-{run.target}-{run.local_date:%Y%m%d}"  # every retry and take-over shares these keys
 
-    def decide(s: Any, issue: Any, known: Any, previous: Any) -> dict[str, Any]:
-        return decide_facts(JobContext(s, ctx.origin, run_key), issue, known, previous, True)
+    def decide(svc: Services, issue: Issue, known: RemediationView | None,
+               previous: StoredUpdate | None) -> dict[str, Any]:
+        return decide_facts(JobContext(svc, ctx.origin, run_key), issue, known, previous, True)
 
     with build.word_pool() as words:
         _post(ctx, plan, run, run_key, decide, words)

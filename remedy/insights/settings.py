@@ -3,14 +3,13 @@ in REMEDY_CONFIG_DIR), validated at load so a typo is a clear error naming the f
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from remedy.config import ConfigError
+from remedy.yaml_lines import load_config
 
 SETTINGS_FILE = "insights.yml"
 Severity = Literal["high", "medium", "low"]
@@ -87,17 +86,4 @@ class InsightSettings(_Part):
 
 def load_insight_settings(config_dir: Path | None = None) -> InsightSettings:
     """Read insights.yml from ``config_dir`` if present, else the shipped default."""
-    if config_dir is not None and (config_dir / SETTINGS_FILE).is_file():
-        path = config_dir / SETTINGS_FILE
-        text, source = path.read_text(encoding="utf-8"), str(path)
-    else:
-        text = (files("remedy") / "defaults" / SETTINGS_FILE).read_text(encoding="utf-8")
-        source = f"remedy/defaults/{SETTINGS_FILE}"
-    try:
-        return InsightSettings.model_validate(yaml.safe_load(text))
-    except yaml.YAMLError as exc:
-        raise InsightSettingsError(f"{source}: not valid YAML ({exc})") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "(top level)"
-        raise InsightSettingsError(f"{source}: {where}: {first['msg']}") from None
+    return load_config(config_dir, SETTINGS_FILE, InsightSettings, InsightSettingsError)

@@ -12,17 +12,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from importlib.resources import files
 from itertools import pairwise
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from remedy.config import ConfigError
 from remedy.jira.models import Issue
 from remedy.remediation.precheck import open_blockers
 from remedy.workflow.template import WorkflowTemplate
+from remedy.yaml_lines import load_config
 
 RULES_FILE = "priority.yml"
 MAX_CVSS = 10.0  # the CVSS scale's top (FIRST.org spec), not a tunable rule
@@ -135,20 +134,7 @@ class PriorityRules(_Rule):
 
 def load_priority_rules(config_dir: Path | None = None) -> PriorityRules:
     """Read priority.yml from ``config_dir`` if present, else the shipped default."""
-    if config_dir is not None and (config_dir / RULES_FILE).is_file():
-        path = config_dir / RULES_FILE
-        text, source = path.read_text(encoding="utf-8"), str(path)
-    else:
-        text = (files("remedy") / "defaults" / RULES_FILE).read_text(encoding="utf-8")
-        source = f"remedy/defaults/{RULES_FILE}"
-    try:
-        return PriorityRules.model_validate(yaml.safe_load(text))
-    except yaml.YAMLError as exc:
-        raise PriorityRulesError(f"{source}: not valid YAML ({exc})") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "(top level)"
-        raise PriorityRulesError(f"{source}: {where}: {first['msg']}") from None
+    return load_config(config_dir, RULES_FILE, PriorityRules, PriorityRulesError)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@ checks, suggested next actions, and the P1..P4 → Jira priority mapping."""
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from remedy.yaml_lines import load_config
 
 # Checks a phase can demand before a ticket leaves it (evaluated in remedy.workflow.moves). The first two
 # read the ticket; package_validated (the latest `validate package` of the package the install policy
@@ -151,16 +151,4 @@ class WorkflowTemplate(BaseModel):
 
 def load_workflow(config_dir: Path | None = None) -> WorkflowTemplate:
     """Read workflow.yml from ``config_dir`` if present, else the shipped default."""
-    if config_dir is not None and (config_dir / "workflow.yml").is_file():
-        path = config_dir / "workflow.yml"
-        text, source = path.read_text(encoding="utf-8"), str(path)
-    else:
-        text = (files("remedy") / "defaults" / "workflow.yml").read_text(encoding="utf-8")
-        source = "remedy/defaults/workflow.yml"
-    try:
-        return WorkflowTemplate.model_validate(yaml.safe_load(text))
-    except yaml.YAMLError as exc:
-        raise WorkflowError(f"{source}: not valid YAML ({exc})") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise WorkflowError(f"{source}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    return load_config(config_dir, "workflow.yml", WorkflowTemplate, WorkflowError)

@@ -7,10 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from remedy.db.models import AuditEvent
@@ -28,16 +26,12 @@ from tests.unit.test_bulk_support import (
     new_epic,
     new_story,
     press,
+    rt,
     run,
     start,
 )
 
-
-@pytest.fixture
-def rt(sandbox: Sandbox, tmp_path: Path) -> Iterator[Runtime]:
-    runtime = start(sandbox, tmp_path)
-    yield runtime
-    runtime.stop()
+__all__ = ["rt"]  # the fixture, imported for these tests
 
 
 def _verified_epic(rt: Runtime) -> tuple[str, dict[str, str]]:

@@ -4,14 +4,9 @@ redoes only the failed ones; second, stale and forged presses change nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import select
 
 from remedy.db.models import AuditEvent
-from remedy.sandbox.run import Sandbox
 from remedy_cli.embedded import Runtime
 from tests.slackview import block_texts, button
 from tests.unit.test_bulk_support import (
@@ -27,16 +22,11 @@ from tests.unit.test_bulk_support import (
     new_epic,
     new_story,
     press,
+    rt,
     run,
-    start,
 )
 
-
-@pytest.fixture
-def rt(sandbox: Sandbox, tmp_path: Path) -> Iterator[Runtime]:
-    runtime = start(sandbox, tmp_path)
-    yield runtime
-    runtime.stop()
+__all__ = ["rt"]  # the fixture, imported for these tests
 
 
 def test_two_hundred_tickets_with_429s_and_two_403s(rt: Runtime) -> None:

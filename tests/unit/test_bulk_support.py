@@ -35,6 +35,14 @@ def start(sandbox: Sandbox, tmp_path: Path, **settings: Any) -> Runtime:
 
 
 @pytest.fixture
+def rt(sandbox: Sandbox, tmp_path: Path) -> Iterator[Runtime]:
+    """The embedded runtime as the bulk tests use it (see :func:`start`)."""
+    runtime = start(sandbox, tmp_path)
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture
 def bulk_rt(sandbox: Sandbox, tmp_path: Path) -> Iterator[Runtime]:
     rt = start(sandbox, tmp_path)
     yield rt

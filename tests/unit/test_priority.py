@@ -238,7 +238,7 @@ def test_invalid_rules_name_the_file_and_the_field(tmp_path: Path, change: Any, 
     (tmp_path / "priority.yml").write_text(yaml.safe_dump(rules), encoding="utf-8")
     with pytest.raises(PriorityRulesError) as caught:
         load_priority_rules(tmp_path)
-    assert str(caught.value).startswith(f"{tmp_path / 'priority.yml'}: ") and needle in str(caught.value)
+    assert str(caught.value).startswith(str(tmp_path / "priority.yml")) and needle in str(caught.value)
 
 
 def test_rules_that_are_not_yaml(tmp_path: Path) -> None:
