@@ -15,6 +15,7 @@ from remedy.commands import CATALOG, Command, Help, Role, parse
 from remedy.commands.help import usage_line
 from remedy.queue import Origin, QueueUnavailable
 from remedy.slack import blocks
+from remedy.team import Directory
 
 log = logging.getLogger("remedy.bot")
 
@@ -38,8 +39,8 @@ def _parse(deps: BotDeps, text: str, user: str) -> Command | Help:
     return parsed
 
 
-def _forbidden(cmd: Command, role: Role) -> Reply:
-    need = cmd.needs().name.lower()
+def _forbidden(cmd: Command, role: Role, needed: Role) -> Reply:
+    need = needed.name.lower()
     text = (f"🔒 `{cmd.name}` needs the *{need}* role; you are {role.with_article}. "
             "A lead can add you to the team directory (team.yml).")
     return Reply(text, [blocks.section(text)], refused=True)
@@ -49,6 +50,11 @@ def _not_yet(cmd: Command) -> Reply:
     text = (f"🚧 `{cmd.name}` is understood but not available yet in this version of remedy. "
             f"It will work as: {usage_line(CATALOG[cmd.name])}")
     return Reply(text, [blocks.section(text)], refused=True)
+
+
+def needed_role(team: Directory, cmd: Command) -> Role:
+    """The catalog's role for the command, or the stricter one roles.yml asks for."""
+    return Role.from_name(team.command_role(cmd.name, cmd.needs().name.lower()))
 
 
 def handle(deps: BotDeps, text: str, origin: Origin) -> Reply:
@@ -61,8 +67,9 @@ def run(deps: BotDeps, parsed: Command | Help, origin: Origin) -> Reply:
     if isinstance(parsed, Help):
         return Reply(parsed.text, parsed.blocks(), refused=parsed.is_error)
     role = Role.from_name(deps.team.role_of(origin.user_id))
-    if role < parsed.needs():
-        return _forbidden(parsed, role)
+    needed = needed_role(deps.team, parsed)
+    if role < needed:
+        return _forbidden(parsed, role, needed)
     func = parsed.job()
     if func is None:
         return _not_yet(parsed)

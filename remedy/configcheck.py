@@ -14,8 +14,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from remedy.commands.catalog import CATALOG
 from remedy.insights.settings import InsightSettings
 from remedy.team.directory import TeamFile
+from remedy.team.roles import FILE as ROLES_FILE
+from remedy.team.roles import RoleRules
+from remedy.team.roles import problems as mapping_problems
 from remedy.workflow.priority import PriorityRules
 from remedy.workflow.template import WorkflowError, WorkflowTemplate
 from remedy.workflow.templates import load_workflows, template_files
@@ -71,6 +75,22 @@ def _problem(text: str, source: str, error: Any) -> Problem:
     return Problem(source, line_of(text, path) if path else None, (f"{where}: " if where else "") + message)
 
 
+def _role_mappings(config_dir: Path | None) -> tuple[str, list[Problem]]:
+    """roles.yml against team.yml's groups and the commands' default roles (mappings only raise)."""
+    text, source = _read(config_dir, ROLES_FILE)
+    found = check_text(text, source, RoleRules)
+    if found:
+        return source, found
+    try:
+        team = TeamFile.model_validate(yaml.safe_load(_read(config_dir, "team.yml")[0]))
+    except (yaml.YAMLError, ValidationError):
+        return source, []  # team.yml's own problems are listed with it
+    defaults = {name: spec.role.name.lower() for name, spec in CATALOG.items()}
+    rules = RoleRules.model_validate(yaml.safe_load(text))
+    return source, [Problem(source, line_of(text, path), message)
+                    for path, message in mapping_problems(rules, {g.name.lower() for g in team.groups}, defaults)]
+
+
 def _team_templates(config_dir: Path | None, default_ok: bool) -> list[Problem]:
     """workflows/*.yml: each a whole template with a `match:`; names unique across all templates."""
     problems: list[Problem] = []
@@ -95,10 +115,13 @@ def check(config_dir: Path | None) -> Checked:
         text, source = _read(config_dir, name)
         sources.append(source)
         problems += check_text(text, source, model)
+    roles_source, role_problems = _role_mappings(config_dir)
+    sources.append(roles_source)
+    problems += role_problems
     default_ok = not any(p.source.endswith("workflow.yml") or "workflow.yml (" in p.source for p in problems)
     problems += _team_templates(config_dir, default_ok)
     if config_dir is not None:
-        known = set(_FILES)
+        known = {*_FILES, ROLES_FILE}
         problems += [Problem(str(p), None, "remedy does not read this file (a typo of "
                                            f"{', '.join(sorted(_FILES))}?)")
                      for p in sorted(config_dir.glob("*.y*ml")) if p.name not in known]

@@ -16,7 +16,8 @@ from typing import Any
 from rq import get_current_job
 
 from remedy import memory
-from remedy.commands.catalog import Role
+from remedy.commands import Command, parse
+from remedy.commands.catalog import CATALOG, Role
 from remedy.config import ConfigError
 from remedy.errors import UserError
 from remedy.jamf.errors import JamfAuthError, JamfConflict, JamfForbidden, JamfInvalid, JamfNotFound
@@ -82,6 +83,7 @@ def job_context(origin: dict[str, Any]) -> Iterator[JobContext]:
     job = get_current_job()
     ctx = JobContext(get_services(), Origin.from_dict(origin), job.id if job else "inline")
     try:
+        _mapped_role(ctx)
         yield ctx
     except PERMANENT as exc:
         log.info("job %s ended for the user: %s", ctx.job_id, exc)
@@ -159,10 +161,28 @@ def report(ctx: JobContext, issue: Issue | str, line: str, done: str, action: st
     ])
 
 
+def _mapped_role(ctx: JobContext) -> None:
+    """A command roles.yml made stricter is checked before its job does anything, whatever the job
+    itself checks (a viewer command's job checks nothing of its own)."""
+    command = _command_name(ctx.origin.text) if ctx.origin.source not in ("cron", "webhook") else None
+    if command is not None and command in ctx.services.team.rules.commands:
+        require_role(ctx, CATALOG[command].role, CATALOG[command].doing.format(key="").strip() or command, command)
+
+
+def _command_name(text: str) -> str | None:
+    parsed = parse(text) if text else None
+    return parsed.name if isinstance(parsed, Command) else None
+
+
 def require_role(ctx: JobContext, needed: Role, doing: str, target: str) -> None:
     """Defence in depth: the bot checked the role before enqueueing; the job checks again, because
-    a job can also come from a retry, a button on an old message, or a forged payload."""
-    have = Role.from_name(ctx.services.team.role_of(ctx.user))
+    a job can also come from a retry, a button on an old message, or a forged payload. A command
+    roles.yml makes stricter needs that role here too (the command is read from what was typed)."""
+    team = ctx.services.team
+    command = _command_name(ctx.origin.text)
+    if command is not None:
+        needed = max(needed, Role.from_name(team.command_role(command, needed.name.lower())))
+    have = Role.from_name(team.role_of(ctx.user))
     if have >= needed:
         return
     audit(ctx, "auth.refused", target, once_key=ctx.key(f"refused:{target}"), needed=needed.name.lower(),

@@ -130,7 +130,8 @@ def _open(ctx: JobContext, minutes: int) -> SessionView:
     me = PersonRef(raw=f"<@{ctx.user}>", kind="mention", slack_id=ctx.user)
     who = resolve_jira_user(me, svc.team, svc.jira, slack_email(ctx))
     planned = plan.build(inputs.tickets(svc, who.account_id), inputs.approvals(svc, role), minutes,
-                         plan.namer_for(role))
+                         plan.namer_for(role, lambda name, default: Role.from_name(
+                             svc.team.command_role(name, default.name.lower()))))
     now = svc.clock()
     body = {"items": [i.to_json() for i in planned.items], "skipped": [i.to_json() for i in planned.skipped],
             "audit_from": store.last_seq(svc.db), "job": ctx.job_id, "minutes": minutes}

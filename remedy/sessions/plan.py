@@ -156,13 +156,13 @@ def build(tickets: Sequence[Ticket], approvals: Sequence[Approval], minutes: int
     return fit(wanted, minutes)
 
 
-def namer_for(role: Role) -> Namer:
+def namer_for(role: Role, needed: Callable[[str, Role], Role] = lambda _, default: default) -> Namer:
     """Plan a command only if it parses about the ticket, has a job in this version, leaves an audit
-    event to check it off by, and the user's role may run it."""
+    event to check it off by, and the user's role may run it (``needed``: roles.yml's say, if stricter)."""
     def name(command: str, key: str) -> str | None:
         parsed = parse_button(command, key)
         if isinstance(parsed, Help) or parsed.job() is None or parsed.name not in EVIDENCE:
             return None
-        return parsed.name if role >= parsed.needs() else None
+        return parsed.name if role >= needed(parsed.name, parsed.needs()) else None
 
     return name

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
+from remedy.commands.catalog import CATALOG
+from remedy.team.roles import RoleRules, RolesError, highest, load_roles
 from remedy.yaml_lines import line_of
 
 RoleName = Literal["viewer", "engineer", "lead", "admin"]
@@ -168,9 +170,10 @@ class Resolution:
 
 
 class Directory:
-    def __init__(self, team: TeamFile, source: str = "team.yml") -> None:
+    def __init__(self, team: TeamFile, source: str = "team.yml", rules: RoleRules | None = None) -> None:
         self.team = team
         self.source = source
+        self.rules = rules or RoleRules()
         self._by_handle = {p.handle.lower(): p for p in team.people}
         self._by_slack = {p.slack_id: p for p in team.people if p.slack_id}
         self._by_email = {p.email.lower(): p for p in team.people if p.email}
@@ -191,8 +194,19 @@ class Directory:
         return self._by_handle.get(handle.lower().lstrip("@"))
 
     def role_of(self, slack_id: str) -> RoleName:
+        """The person's own role, raised by roles.yml for the groups they are in (members and lead)."""
         person = self._by_slack.get(slack_id)
-        return person.role if person else "viewer"
+        if person is None:
+            return "viewer"
+        handle = person.handle.lower()
+        held = [role for name, role in self.rules.groups.items()
+                if (group := self._groups.get(name.lower())) is not None
+                and handle in {m.lower() for m in group.members} | {(group.lead or "").lower()}]
+        return cast(RoleName, highest(person.role, *held))
+
+    def command_role(self, command: str, default: str) -> str:
+        """The role ``command`` needs here: remedy's ``default``, or more if roles.yml asks."""
+        return highest(default, self.rules.commands.get(command, default))
 
     def manager_of(self, person: Person) -> Person | None:
         return self.by_handle(person.manager) if person.manager else None
@@ -247,7 +261,18 @@ def _where(text: str, source: str, path: YamlPath) -> str:
 
 
 def load_directory(config_dir: Path | None = None) -> Directory:
-    """Read team.yml from ``config_dir`` if it has one, else the shipped example."""
+    """Read team.yml (and the role mappings of roles.yml) from ``config_dir`` if it has them, else the
+    shipped examples."""
+    team = _load_team(config_dir)
+    defaults = {name: spec.role.name.lower() for name, spec in CATALOG.items()}
+    try:
+        rules = load_roles(config_dir, {g.name.lower() for g in team.team.groups}, defaults)
+    except RolesError as exc:
+        raise TeamConfigError(str(exc)) from None
+    return Directory(team.team, team.source, rules)
+
+
+def _load_team(config_dir: Path | None) -> Directory:
     text, source = _read(config_dir)
     try:
         data = yaml.safe_load(text)

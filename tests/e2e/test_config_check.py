@@ -21,7 +21,7 @@ def _shipped(name: str) -> str:
 def test_the_shipped_defaults_pass() -> None:
     done = remedy("config", "check")
     assert done.returncode == 0, done.stdout
-    assert "✅ 4 files checked, 0 problems: remedy/defaults/workflow.yml (shipped)" in done.stdout
+    assert "✅ 5 files checked, 0 problems: remedy/defaults/workflow.yml (shipped)" in done.stdout
 
 
 def test_every_problem_with_its_file_and_line(tmp_path: Path) -> None:
