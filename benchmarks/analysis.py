@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 import ollama
 from bench_tickets import jira_client, ticket_keys  # a sibling module: benchmarks run as scripts
+from results import record  # a sibling module: benchmarks run as scripts
 
 from remedy.llm.client import CACHE_KEY, DOWN_KEY
 from remedy.queue import Origin
@@ -297,6 +298,11 @@ def report(res: Results) -> bool:
               many.seconds <= GOAL_PARALLEL * cold.seconds)]
     for name, ok in goals:
         print(f"  {verdict(ok)}  {name}")
+    record("analyze, one cold card vs naive (1 call per field)", cold.seconds, res.naive_one.seconds,
+           "1 model call a card", goals[0][1])
+    record("analyze, warm card", warm_median, None, f"< {GOAL_WARM} s, no model call", goals[1][1])
+    record(f"analyze, {n} tickets vs one cold card", many.seconds, cold.seconds, f"≤ {GOAL_PARALLEL:.0f}×",
+           goals[2][1])
     ok = all(ok for _, ok in goals)
     print("RESULT:", "goal met" if ok else "goal MISSED")
     return ok

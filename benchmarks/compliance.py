@@ -28,6 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
 import httpx
+from results import record  # a sibling module: benchmarks run as scripts
 
 from remedy.jamf.client import JamfClient
 from remedy.jamf.compliance import compliance
@@ -228,6 +229,11 @@ def report(runs: dict[str, Run]) -> bool:
     note = "" if judged else f", not judged: {SMALL_FLEET:,} Macs do not fill the pages in flight"
     print(f"remedy peak, {FLEET:,} vs {SMALL_FLEET:,} Macs: {growth:.2f}×   (goal flat: < {FLAT_LIMIT:.0f}×{note})")
     ok = speedup >= GOAL_SPEEDUP and (growth < FLAT_LIMIT or not judged)
+    record(f"compliance over {FLEET:,} Macs vs a sequential paginator", ours.seconds, base.seconds,
+           f"≤ {1 / GOAL_SPEEDUP:.2f}× (≥ {GOAL_SPEEDUP:.0f}× faster)", speedup >= GOAL_SPEEDUP)
+    record(f"peak memory, {FLEET:,} vs {SMALL_FLEET:,} Macs", runs["remedy@full"].peak_bytes / 2**20,
+           runs["remedy@small"].peak_bytes / 2**20, f"< {FLAT_LIMIT:.0f}× (flat)", growth < FLAT_LIMIT or not judged,
+           "MiB")
     print("RESULT:", "goal met" if ok else "goal MISSED")
     return ok
 

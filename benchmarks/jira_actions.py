@@ -16,6 +16,7 @@ import tempfile
 import time
 
 import httpx
+from results import record  # a sibling module: benchmarks run as scripts
 
 from remedy.sandbox.run import JIRA_EMAIL, JIRA_TOKEN, Sandbox
 from remedy_cli.embedded import Runtime
@@ -75,6 +76,7 @@ def main() -> int:
     print(f"critical path ({CRITICAL_PATH_ROUND_TRIPS} round trips, independent calls overlapped): "
           f"{critical * 1000:.0f} ms → {total / critical:.2f}×")
     ratio = total / floor
+    record("Jira action chain vs its floor", total, floor, "≤ 1.30×", ratio <= 1.3)
     print(f"ratio to the floor: {ratio:.2f}×   (goal ≤ 1.30×)")
     print("RESULT:", "goal met" if ratio <= 1.3 else "goal MISSED")
     return 0 if ratio <= 1.3 else 1

@@ -157,7 +157,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from remedy_cli.demo import run_demo
 
-    return run_demo(redis_url=args.redis_url)
+    return run_demo(redis_url=args.redis_url, scenario=args.scenario)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -202,6 +202,9 @@ def _parser() -> argparse.ArgumentParser:
                             ("demo", cmd_demo, "run the CPE-3222 demo against the embedded sandbox")):
         sp = add(name, fn, help_)
         sp.add_argument("--redis-url", default=None, help="use this Redis instead of the in-process one")
+        if name == "demo":
+            sp.add_argument("--scenario", choices=["cpe-3222"], default=None,
+                            help="run this scenario instead: cpe-3222 is the roadmap's whole workflow")
         if name == "console":
             sp.add_argument("--user", default="alice", help="team handle or Slack id to act as")
             sp.add_argument("--channel", default="C0CPETEAM")

@@ -20,6 +20,7 @@ from remedy.sandbox.seed import NOW
 from remedy.sandbox.server import RunningSim, start
 from remedy.sandbox.slack import SlackState
 from remedy.sandbox.slack import create_app as slack_app
+from remedy.sandbox.xarbuild import seed_package_files
 
 BOT_TOKEN = "xoxb-sandbox-token"
 JIRA_EMAIL = "remedy@example.com"
@@ -44,6 +45,7 @@ class Sandbox:
         jira_state = JiraState.seeded(email=JIRA_EMAIL, api_token=JIRA_TOKEN)
         jira = start(jira_app(jira_state), jira_state, port=port + 1 if port else 0)
         jamf_state = JamfState.seeded(n=fleet_size)
+        seed_package_files(jamf_state)  # real signed packages on the distribution point, for `validate package`
         jamf = start(jamf_app(jamf_state), jamf_state, port=port + 2 if port else 0)
         # No model latency by default: tests and the demo stay fast; benchmarks pass the measured 2 s.
         ollama_state = OllamaState(latency=llm_latency)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import httpx
 
+from remedy.sandbox.xarbuild import Spec, build
 from remedy_cli.embedded import Runtime
 from tests.unit.test_jira_sim_writes import AUTH
 from tests.unit.test_rollout import _run
 from tests.unit.test_validate_package import CHROME_FILE, SIGNER, VALID, _in_build_and_test, _validate, rt
-from tests.xarbuild import Spec, build
 
 __all__ = ["rt"]  # the fixture, imported for these tests
 VENDOR_FILE = "GoogleChrome-vendor-download.pkg"

@@ -17,10 +17,10 @@ from remedy.db.models import AuditEvent, PackageValidation
 from remedy.sandbox.jamf import DISTRIBUTION_POINT
 from remedy.sandbox.run import Sandbox
 from remedy.sandbox.seed import NOW
+from remedy.sandbox.xarbuild import OLDER, Spec, build, chunks, make_signer
 from remedy_cli.embedded import Runtime
 from tests.slackview import block_texts, only_thread
 from tests.unit.test_rollout import ALICE, PILOT, SARAH, _run
-from tests.xarbuild import OLDER, Spec, build, chunks, make_signer
 
 CHROME_PKG, CHROME_FILE = "GoogleChrome-120.0.6099.109", "GoogleChrome-120.0.6099.109.pkg"
 MAIN, ROLLBACK, ZOOM_PACKAGE = 1, 2, 2  # the simulator's ids: install and rollback policy, Zoom's package
@@ -196,6 +196,14 @@ def test_sha3_512_a_named_package_and_an_unknown_one(rt: Runtime) -> None:
     _in_build_and_test(rt)
     _upload(rt, VALID, hash_type="SHA3_512")
     assert "✅ *Hash*: the distribution point's copy" in _validate(rt) and "Jamf's SHA3-512" in _validate(rt)
+    # The sandbox serves a real file for each seeded package: the 119 rollback package reads fine, and is
+    # simply not the target version (nor what the policy installs).
+    older = _validate(rt, "validate package CPE-3222 GoogleChrome-119.0.6045.199.pkg")
+    assert older.startswith("❌ Package *GoogleChrome-119.0.6045.199* for *CPE-3222* failed version, policy, rollback")
+    assert "✅ *Hash*: the distribution point's copy" in older and "✅ *Format*: Apple flat package" in older
+    # A Jamf record whose file never reached the distribution point: the copy cannot be read at all.
+    state = rt.sandbox.jamf_state
+    state.packages[4] = dataclasses.replace(state.packages[4], content=None)
     older = _validate(rt, "validate package CPE-3222 GoogleChrome-119.0.6045.199.pkg")
     assert older.startswith("❌ Package *GoogleChrome-119.0.6045.199* for *CPE-3222* failed hash, format")
     assert "❌ *Hash*: could not read the distribution point's copy: the distribution point answered HTTP 404" in older

@@ -1,5 +1,5 @@
 """The flat-package (xar) reader, what PackageInfo/Distribution declare, and the signature check —
-pure functions over archives built at test time by tests/xarbuild.py."""
+pure functions over archives built at test time by remedy/sandbox/xarbuild.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from remedy.packages import pkginfo, signing
 from remedy.packages.xar import Archive, Reader, XarError, read_archive
 from remedy.sandbox.seed import NOW
-from tests.xarbuild import CHROME, DEVELOPER, OLDER, TARGET, Spec, build, chunks, make_signer
+from remedy.sandbox.xarbuild import CHROME, DEVELOPER, OLDER, TARGET, Spec, build, chunks, make_signer
 
 
 def _read(data: bytes, size: int | None = None) -> Archive:

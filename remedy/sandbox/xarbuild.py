@@ -1,4 +1,7 @@
-"""Build real xar archives (Apple flat packages) at test time, with knobs for every way one goes wrong.
+"""Build real xar archives (Apple flat packages), with knobs for every way one goes wrong.
+
+The Jamf simulator's distribution point serves one for each seeded package (:func:`seed_package_files`),
+so `validate package` has a real file to hash and read; tests build broken ones to see each check fail.
 
 The layout is what `pkgbuild`/`productbuild` write: header, zlib TOC, then the heap with the TOC
 checksum at offset 0, the RSA signature right after it (signed packages), then the files. A signature is
@@ -9,6 +12,7 @@ Big packages are produced lazily (:func:`chunks`), so a 200 MB test never holds 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import struct
 import zlib
@@ -23,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
-from remedy.sandbox.seed import NOW
+from remedy.sandbox.jamf_state import JamfState
+from remedy.sandbox.seed import NOW, REMEDIATION_FACTS
 
 CHROME, TARGET, OLDER = "com.google.Chrome", "120.0.6099.109", "119.0.6045.199"
 DEVELOPER = "Developer ID Installer: Google LLC (EQHXZ8M8AV)"
@@ -75,6 +80,7 @@ class Spec:
 
     bundle_id: str = CHROME
     version: str = TARGET
+    app: str = "Google Chrome"  # the .app the package installs
     distribution: bool = False  # a product archive: Distribution + Chrome.pkg/{PackageInfo,Payload}
     signer: Signer | None = None
     corrupt_checksum: bool = False  # the heap's copy of the TOC checksum is wrong
@@ -85,18 +91,18 @@ class Spec:
     extra_files: tuple[tuple[str, bytes], ...] = field(default=())
 
 
-def package_info(bundle_id: str, version: str) -> bytes:
+def package_info(bundle_id: str, version: str, app: str = "Google Chrome") -> bytes:
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<pkg-info format-version="2" identifier={quoteattr(bundle_id)} '
             f'version={quoteattr(version)} install-location="/Applications" auth="root">\n'
             f'  <payload numberOfFiles="1" installKBytes="1"/>\n'
-            f'  <bundle path="./Google Chrome.app" id={quoteattr(bundle_id)} '
+            f'  <bundle path={quoteattr(f"./{app}.app")} id={quoteattr(bundle_id)} '
             f'CFBundleShortVersionString={quoteattr(version)} CFBundleVersion={quoteattr(version)}/>\n'
             f'</pkg-info>\n').encode()
 
 
-def distribution(bundle_id: str, version: str) -> bytes:
+def distribution(bundle_id: str, version: str, app: str = "Google Chrome") -> bytes:
     return (f'<?xml version="1.0" encoding="utf-8"?>\n<installer-gui-script minSpecVersion="2">\n'
-            f'  <title>Google Chrome</title>\n'
+            f'  <title>{escape(app)}</title>\n'
             f'  <pkg-ref id={quoteattr(bundle_id)} version={quoteattr(version)}>#Chrome.pkg</pkg-ref>\n'
             f'  <product id={quoteattr(bundle_id)} version={quoteattr(version)}/>\n'
             f'</installer-gui-script>\n').encode()
@@ -133,8 +139,9 @@ def _small(path: str, data: bytes, compress: bool = True) -> _File:
 
 def _files(spec: Spec) -> list[_File]:
     prefix = "Chrome.pkg/" if spec.distribution else ""
-    found = [_small("Distribution", distribution(spec.bundle_id, spec.version))] if spec.distribution else []
-    found.append(_small(prefix + "PackageInfo", package_info(spec.bundle_id, spec.version)))
+    found = [_small("Distribution", distribution(spec.bundle_id, spec.version, spec.app))] \
+        if spec.distribution else []
+    found.append(_small(prefix + "PackageInfo", package_info(spec.bundle_id, spec.version, spec.app)))
     found += [_small(prefix + name, data) for name, data in spec.extra_files]
     digest, length = hashlib.sha1(), 0
     for piece in _payload(spec):  # a pass to learn the payload's checksum, as pkgbuild does while writing
@@ -205,3 +212,27 @@ def chunks(spec: Spec) -> Iterator[bytes]:
 def build(spec: Spec | None = None, /, **changes: object) -> bytes:
     """A whole (small) archive: ``build(signer=make_signer(), version="119.0")``."""
     return b"".join(chunks(replace(spec or Spec(), **changes)))  # type: ignore[arg-type]
+
+
+@functools.cache
+def sandbox_signer() -> Signer:
+    """The sandbox's stand-in for the vendors' Developer ID, made once per process: generating RSA keys is
+    the slow part, and every sandbox a test run starts can share it."""
+    return make_signer()
+
+
+def seed_package_files(state: JamfState) -> None:
+    """Put a small signed flat package on the distribution point for each seeded package record that has
+    no file, recording its SHA-512 as Jamf does on upload. The record's size label stays the seed's (the
+    size of the real vendor package): the file is small so that starting a sandbox stays fast."""
+    signer = sandbox_signer()
+    apps = {f.bundle_id: f.app_name for f in REMEDIATION_FACTS.values()}
+    with state.lock:
+        for ident, package in list(state.packages.items()):
+            if package.content is not None or not package.bundle_id:
+                continue
+            app = apps.get(package.bundle_id, package.package_name)
+            data = build(bundle_id=package.bundle_id, version=package.version, app=app, signer=signer,
+                         payload=f"pretend cpio archive of {app}.app\n".encode() * 64)
+            state.packages[ident] = replace(package, content=functools.partial(list, [data]),
+                                            digest=hashlib.sha512(data).hexdigest(), hash_type="SHA_512")
