@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     REMEDY_JIRA_TRIES: Annotated[int, Field(ge=1, le=10)] = 4
     # How long one call to an outside service may take before we give up on it.
     REMEDY_HTTP_TIMEOUT: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # Circuit breaker (remedy.circuit): after this many consecutive failed Jira (or Jamf) calls, each
+    # after its own retries, calls to that service fail at once for REMEDY_CIRCUIT_COOLDOWN s. 0 = off.
+    REMEDY_CIRCUIT_FAILURES: Annotated[int, Field(ge=0, le=1000)] = 5
+    REMEDY_CIRCUIT_COOLDOWN: Annotated[float, Field(gt=0, le=3600)] = 30.0
     # A go/no-go card older than this is re-checked when Go is pressed instead of obeyed.
     REMEDY_DECISION_MAX_AGE_HOURS: Annotated[float, Field(gt=0, le=168)] = 4.0
     # Shared secret Jamf sends in the webhook's authentication header; unset = webhooks refused.

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 
 from remedy.actions import ActionLog
 from remedy.audit import AuditWriter
+from remedy.circuit import Circuit
 from remedy.config import Settings, get_settings
 from remedy.db.models import utcnow
 from remedy.db.session import Database
@@ -91,14 +92,19 @@ class Services:
         s.require("JIRA_URL", "JIRA_EMAIL", "JIRA_API_TOKEN")
         assert s.JIRA_URL and s.JIRA_EMAIL
         return JiraClient(s.JIRA_URL, s.JIRA_EMAIL, s.secret("JIRA_API_TOKEN"), timeout=s.REMEDY_HTTP_TIMEOUT,
-                          max_tries=s.REMEDY_JIRA_TRIES)
+                          max_tries=s.REMEDY_JIRA_TRIES, circuit=self._circuit("Jira"))
 
     @cached_property
     def jamf(self) -> JamfClient:
         s = self.settings
         s.require("JAMF_URL", "JAMF_CLIENT_ID", "JAMF_CLIENT_SECRET")
         assert s.JAMF_URL and s.JAMF_CLIENT_ID
-        return JamfClient(s.JAMF_URL, s.JAMF_CLIENT_ID, s.secret("JAMF_CLIENT_SECRET"), timeout=s.REMEDY_HTTP_TIMEOUT)
+        return JamfClient(s.JAMF_URL, s.JAMF_CLIENT_ID, s.secret("JAMF_CLIENT_SECRET"), timeout=s.REMEDY_HTTP_TIMEOUT,
+                          circuit=self._circuit("Jamf"))
+
+    def _circuit(self, service: str) -> Circuit:
+        # One client per service per process (these properties are cached), so one circuit each too.
+        return Circuit(service, self.settings.REMEDY_CIRCUIT_FAILURES, self.settings.REMEDY_CIRCUIT_COOLDOWN)
 
     @cached_property
     def llm(self) -> Llm:

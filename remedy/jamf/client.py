@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from remedy.circuit import Circuit
 from remedy.jamf import history, policy_xml
 from remedy.jamf.errors import JamfConflict, JamfError, JamfInvalid
 from remedy.jamf.groups import GroupCalls
@@ -48,9 +49,10 @@ class JamfClient(GroupCalls, PatchCalls):
         max_tries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        circuit: Circuit | None = None,
     ) -> None:
         self._http = JamfHttp(base_url, client_id, client_secret, transport=transport, timeout=timeout,
-                              max_tries=max_tries, sleep=sleep, clock=clock)  # fmt: skip
+                              max_tries=max_tries, sleep=sleep, clock=clock, circuit=circuit)  # fmt: skip
         self._send = self._http.send
 
     @property

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from remedy.circuit import Circuit
 from remedy.http_retry import IDEMPOTENT_METHODS, Backoff, parse_retry_after, retryable, unreachable
 from remedy.jamf.auth import TOKEN_PATH, TokenSource
 from remedy.jamf.errors import (
@@ -99,6 +100,7 @@ class JamfHttp:
         max_tries: int,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
+        circuit: Circuit | None = None,
     ) -> None:
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 3.0))
         self._client = httpx.Client(
@@ -114,6 +116,7 @@ class JamfHttp:
         self._backoff = Backoff(max_tries, MAX_BACKOFF)
         self._sleep = sleep
         self.tokens = TokenSource(client_id, client_secret, self._fetch_token, clock)
+        self.circuit = circuit
 
     def close(self) -> None:
         self._client.close()
@@ -143,14 +146,26 @@ class JamfHttp:
         """Send one request, retrying what is safe to retry; raise a JamfError for any failure.
 
         ``idempotent`` defaults by method: a POST is re-sent after a 502/504 or read timeout only when
-        the caller vouches that a repeat does no harm (a policy create is not such a POST).
+        the caller vouches that a repeat does no harm (a policy create is not such a POST). While the
+        circuit is open (:mod:`remedy.circuit`), it raises JamfUnavailable at once, sending nothing.
         """
+        def call() -> httpx.Response:
+            try:
+                return self._send_retrying(method, path, auth, idempotent, **kwargs)
+            except _TokenFailed as failed:
+                raise failed.error from None  # retrying here too would multiply the token tries
+
+        if self.circuit is None:
+            return call()
+        # The token fetch inside a call is a nested send: the circuit counts only the outer call's outcome.
+        return self.circuit.run(call, _verdict, lambda message, wait: JamfUnavailable(message, None, wait))
+
+    def _send_retrying(self, method: str, path: str, auth: bool, idempotent: bool | None,
+                       **kwargs: Any) -> httpx.Response:
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         for attempt in range(1, self._backoff.max_tries + 1):
             try:
                 return self._authorized(method, path, auth, **kwargs)
-            except _TokenFailed as failed:
-                raise failed.error from None  # retrying here too would multiply the token tries
             except (JamfRateLimited, JamfUnavailable) as error:
                 can_retry = retryable(error.status, error.__cause__, safe, _RETRY_STATUSES)
                 delay = self._backoff.delay(error.retry_after, attempt) if can_retry else None
@@ -201,6 +216,16 @@ class JamfHttp:
                                 "JAMF_CLIENT_SECRET") from None  # fmt: skip
         except ValueError:
             raise JamfUnavailable("Jamf's token endpoint answered with something that is not JSON") from None
+
+
+def _verdict(error: BaseException) -> bool | None:
+    """How a failed call counts for the circuit: Jamf failing to answer (5xx, timeouts, 429s that outlasted
+    the retries) counts; any other answer means Jamf is up; a request refused before sending says nothing."""
+    if isinstance(error, JamfRateLimited | JamfUnavailable):
+        return True
+    if isinstance(error, JamfError):
+        return False if error.status is not None else None
+    return None
 
 
 def error_detail(response: httpx.Response) -> tuple[str, dict[str, str]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from remedy.circuit import Circuit
 from remedy.jira.adf import text_to_adf
 from remedy.jira.errors import JiraError, JiraInvalid, JiraUnavailable
 from remedy.jira.http import JiraHttp
@@ -63,6 +64,7 @@ class JiraClient:
         max_backoff: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         pacer: WritePacer | None = None,
+        circuit: Circuit | None = None,
     ) -> None:
         self._http = JiraHttp(
             base_url,
@@ -73,6 +75,7 @@ class JiraClient:
             max_backoff=max_backoff,
             sleep=sleep,
             pacer=pacer,
+            circuit=circuit,
         )
         self._sleep = sleep
         self._send = self._http.send

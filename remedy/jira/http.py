@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from remedy.circuit import Circuit
 from remedy.http_retry import IDEMPOTENT_METHODS, Backoff, parse_retry_after, retryable, unreachable
 from remedy.jira.errors import (
     JiraAuthError,
@@ -50,6 +51,7 @@ class JiraHttp:
         max_backoff: float,
         sleep: Callable[[float], None],
         pacer: WritePacer | None,
+        circuit: Circuit | None = None,
     ) -> None:
         # Connecting should never take long; a slow answer may (Jira renders big issues slowly).
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, 3.0))
@@ -63,6 +65,7 @@ class JiraHttp:
         self._backoff = Backoff(max_tries, max_backoff)
         self._sleep = sleep
         self._pacer = pacer if pacer is not None else WritePacer(sleep=sleep)
+        self.circuit = circuit
 
     def close(self) -> None:
         self._client.close()
@@ -83,8 +86,32 @@ class JiraHttp:
         ``subject`` names what the path is about (an issue key) for 404 messages; ``action`` says
         what was refused on 403 ("comment on CPE-3222"). ``idempotent`` defaults by method: a POST
         is re-sent after a timeout only when the caller vouches that a repeat does no harm.
-        ``pace`` lists the issue keys a write touches (default: the key in the path).
+        ``pace`` lists the issue keys a write touches (default: the key in the path). While the circuit
+        is open (:mod:`remedy.circuit`), it raises JiraUnavailable at once, sending nothing.
         """
+        def call() -> httpx.Response:
+            return self._send_retrying(method, path, subject, action, idempotent, pace, **kwargs)
+
+        if self.circuit is None:
+            return call()
+        return self.circuit.run(call, self._verdict,
+                                lambda message, wait: JiraUnavailable(message, retry_after=wait))
+
+    def _verdict(self, error: BaseException) -> bool | None:
+        """How a failed call counts for the circuit. A 429 counts once we retried as told and still got
+        it; with one try per call (the bulk runner paces 429s itself) it is the caller's to handle."""
+        if isinstance(error, JiraRateLimited):
+            return self._backoff.max_tries > 1
+        if isinstance(error, JiraUnavailable):
+            return True
+        if isinstance(error, JiraError):
+            return False if error.status is not None else None  # Jira answered; None: refused before sending
+        return None
+
+    def _send_retrying(
+        self, method: str, path: str, subject: str | None, action: str | None, idempotent: bool | None,
+        pace: Sequence[str] | None, **kwargs: Any
+    ) -> httpx.Response:
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         keys = self._pace_keys(method, path, pace)
         for attempt in range(1, self._backoff.max_tries + 1):

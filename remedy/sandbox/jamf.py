@@ -342,7 +342,10 @@ def _respond(state: JamfState, request: Request) -> Response:
     classic = request.path.startswith(CLASSIC)
     failure = state.take_failure(request.path)
     if failure is not None:
-        return _error(classic, failure.status, f"{HTTP_STATUS_CODES.get(failure.status, 'Error')} (injected)")
+        response = _error(classic, failure.status, f"{HTTP_STATUS_CODES.get(failure.status, 'Error')} (injected)")
+        if failure.retry_after is not None:  # as Jamf Cloud's gateway sends with a 429 or 503
+            response.headers["Retry-After"] = str(failure.retry_after)
+        return response
     if request.path.startswith(DISTRIBUTION_POINT):
         return _distribution_point(state, request)
     try:
