@@ -94,8 +94,11 @@ def claim(db: Database, op_id: int, choice: str, user: str, job_id: str) -> bool
         ).values(status="running", decided_by=user, job_id=job_id, runs=BulkOperation.runs + 1))
         if won.rowcount:  # type: ignore[attr-defined]
             return True
+        # An RQ retry of the job that claimed it: still running, or finished by that job, which died before
+        # the card, the audit event and the ✅ (all idempotent, and nothing left to write when done).
         again = s.execute(update(BulkOperation).where(
-            BulkOperation.id == op_id, BulkOperation.status == "running", BulkOperation.job_id == job_id,
+            BulkOperation.id == op_id, BulkOperation.status.in_(("running", "done", "partial")),
+            BulkOperation.job_id == job_id,
         ).values(decided_by=user))
         return bool(again.rowcount)  # type: ignore[attr-defined]
 

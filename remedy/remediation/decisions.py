@@ -83,7 +83,12 @@ def claim(db: Database, decision_id: int, user: str, job_id: str, now: datetime)
             (RolloutDecision.status == "pending")
             | ((RolloutDecision.status == "deciding") & (RolloutDecision.job_id == job_id)),
         ).values(status="deciding", decided_by=user, decided_at=now, job_id=job_id))
-        return bool(won.rowcount)  # type: ignore[attr-defined]
+        if won.rowcount:  # type: ignore[attr-defined]
+            return True
+        # A rerun of the job that already recorded its decision (it died before the card edit, the audit
+        # event and the notices): it still owes those, and every step of a decision is idempotent.
+        return s.scalar(select(RolloutDecision.id).where(RolloutDecision.id == decision_id,
+                                                         RolloutDecision.job_id == job_id)) is not None
 
 
 def finish(db: Database, decision_id: int, status: str, reason: str | None = None) -> None:

@@ -122,20 +122,25 @@ class Poster:
             if row is not None:
                 s.delete(row)
 
-    def _create_thread(self, channel: str, ticket: str, status_line: str) -> str:
+    def _create_thread(self, channel: str, ticket: str, status_line: str, adopt: bool = False) -> str:
         # Claim the (channel, ticket) row first so that two jobs never create two parents.
         try:
             with self.db.session() as s:
                 s.add(SlackThread(channel_id=channel, ticket_key=ticket, ts=""))
         except IntegrityError:
             return self._wait_for_thread(channel, ticket, status_line)
-        try:
-            resp = self.client.chat_postMessage(channel=channel, text=status_line,
-                                                blocks=_status_blocks(status_line))
-        except SlackApiError as exc:
-            self._forget_thread(channel, ticket)
-            raise _as_post_error(exc) from exc
-        ts = str(resp["ts"])
+        # Taking over a claim: its job may have died after posting the parent, before recording it.
+        key = f"home:{ticket}"
+        ts = self._find_posted(channel, None, key) if adopt else None
+        if ts is None:
+            try:
+                resp = self.client.chat_postMessage(
+                    channel=channel, text=status_line, blocks=_status_blocks(status_line),
+                    metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}})
+            except SlackApiError as exc:
+                self._forget_thread(channel, ticket)
+                raise _as_post_error(exc) from exc
+            ts = str(resp["ts"])
         with self.db.session() as s:
             row = s.scalar(_thread_query(channel, ticket))
             if row is not None:
@@ -151,9 +156,9 @@ class Poster:
             if row.ts:
                 return row.ts
             time.sleep(0.1)
-        # The claimant died between claim and post: take the claim over.
+        # The claimant died between claim and record: take the claim over (and its parent, if it posted one).
         self._forget_thread(channel, ticket)
-        return self._create_thread(channel, ticket, status_line)
+        return self._create_thread(channel, ticket, status_line, adopt=True)
 
     # -- replies ----------------------------------------------------------------------------
     def reply(self, channel: str, ticket: str, status: Status, text: str,
