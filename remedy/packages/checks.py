@@ -79,30 +79,27 @@ def jamf_record(package: Package) -> Check:
 
 
 def hash_check(package: Package, seen: Inspection | None, no_copy: str) -> Check:
-    algorithm = jamf_algorithm(package.hash_type)
+    """The distribution point's copy must have the hash Jamf recorded."""
     if seen is None:
         return _check("hash", False, no_copy)
-    if seen.digest is None:
-        return _check("hash", False, escape(seen.problem or "the copy could not be read"))
-    name = JAMF_HASH_NAMES.get(algorithm or "", "SHA-512")
-    if algorithm is None or seen.digest != (package.hash_value or "").lower():
-        return _check("hash", False, f"{seen.copy.label} ({seen.size:,} bytes) has {name} {seen.digest[:16]}…, "
-                                     f"Jamf recorded {escape((package.hash_value or 'nothing')[:16])}…")
-    return _check("hash", True, f"{seen.copy.label} ({seen.size:,} bytes) matches Jamf's {name}")
+    return _same_file("hash", package, seen, "")
 
 
 def local_copy(package: Package, seen: Inspection) -> Check:
     """A copy attached to the ticket must be the very file Jamf recorded."""
-    algorithm = jamf_algorithm(package.hash_type)
+    return _same_file("local copy", package, seen, ": the package in Jamf is not this file")
+
+
+def _same_file(name: str, package: Package, seen: Inspection, differs: str) -> Check:
     if seen.digest is None:
-        return _check("local copy", False, escape(seen.problem or f"could not read {seen.copy.label}"))
-    name = JAMF_HASH_NAMES.get(algorithm or "", "SHA-512")
+        return _check(name, False, escape(seen.problem or f"could not read {seen.copy.label}"))
+    algorithm = jamf_algorithm(package.hash_type)
+    hashed = JAMF_HASH_NAMES.get(algorithm or "", "SHA-512")
     what = f"{escape(seen.copy.label)} ({seen.size:,} bytes)"
     if algorithm is None or seen.digest != (package.hash_value or "").lower():
-        return _check("local copy", False, f"{what} has {name} {seen.digest[:16]}…, Jamf recorded "
-                                           f"{escape((package.hash_value or 'nothing')[:16])}…: the package in "
-                                           "Jamf is not this file")
-    return _check("local copy", True, f"{what} matches Jamf's {name}")
+        return _check(name, False, f"{what} has {hashed} {seen.digest[:16]}…, Jamf recorded "
+                                   f"{escape((package.hash_value or 'nothing')[:16])}…{differs}")
+    return _check(name, True, f"{what} matches Jamf's {hashed}")
 
 
 def contents(seen: Inspection | None, facts: Facts, now: datetime) -> list[Check]:
