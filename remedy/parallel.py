@@ -21,3 +21,19 @@ def parallel(calls: Sequence[Callable[[], Any]]) -> list[Any]:
         if error is not None:
             raise error
     return [f.result() for f in futures]
+
+
+def started(calls: Sequence[Callable[[], Any]]) -> Callable[[], list[Any]]:
+    """Start ``calls`` now and go on; the returned function waits for their results (in call order,
+    the first exception raised), so the caller can make another request while these are in flight."""
+    pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL, len(calls))))
+    futures = [pool.submit(call) for call in calls]
+    pool.shutdown(wait=False)
+
+    def results() -> list[Any]:
+        errors = [f.exception() for f in futures]
+        for error in errors:
+            if error is not None:
+                raise error
+        return [f.result() for f in futures]
+    return results

@@ -10,6 +10,7 @@ This needs no per-Mac policy-log calls, so it stays one streamed inventory read 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -17,7 +18,7 @@ from typing import Literal
 from remedy.jamf.client import JamfClient
 from remedy.jamf.models import ComplianceCount, Computer
 from remedy.jamf.versions import is_compliant
-from remedy.parallel import parallel
+from remedy.parallel import started
 from remedy.remediation.facts import Facts
 from remedy.remediation.store import RingView, aware
 
@@ -88,16 +89,19 @@ def _kind(computer: Computer, ring: RingView, now: datetime) -> BehindKind:
 
 def count(jamf: JamfClient, facts: Facts, rings: tuple[RingView, ...] | list[RingView], now: datetime,
           sections: tuple[str, ...] = ("GENERAL", "APPLICATIONS")) -> FleetCounts:
-    """The whole fleet's compliance and each ring's, in one streamed inventory read."""
-    memberships = parallel([lambda r=r: jamf.group_members(r.group_id) for r in rings])  # type: ignore[misc]
+    """The whole fleet's compliance and each ring's, in one streamed inventory read. The rings' groups
+    are read while the first inventory page is on its way: one round trip, not two, before counting."""
+    memberships = started([lambda r=r: jamf.group_members(r.group_id) for r in rings])  # type: ignore[misc]
+    computers = iter(jamf.inventory(sections=sections))
+    first = next(computers, None)
     owner: dict[int, int] = {}
-    for index, members in enumerate(memberships):
+    for index, members in enumerate(memberships()):
         for member in members:
             owner.setdefault(member, index)
     counts = [RingCount(r, behind=[]) for r in rings]
     with_app = compliant = missing = 0
     fleet_behind: list[int] = []
-    for computer in jamf.inventory(sections=sections):
+    for computer in itertools.chain([first] if first is not None else [], computers):
         installed = computer.apps.get(facts.bundle_id)
         at = owner.get(computer.id)
         ring = counts[at] if at is not None else None
