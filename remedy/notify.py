@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from remedy.jira.models import Issue, JiraUser
-from remedy.parallel import parallel
+from remedy.parallel import parallel, started
 from remedy.queue import Origin
 from remedy.remediation.decisions import DecisionView
 from remedy.services import Services
@@ -59,20 +59,33 @@ class Notified:
     failed: dict[str, str] = field(default_factory=dict)  # "channel" or a Slack id → why not
 
 
-def notify_phase_change(ctx: JobLike, key: str, result: MoveResult) -> Notified | None:
-    """After a move; None when this job moved nothing (the ticket was there already)."""
+Watchers = Callable[[], list[JiraUser] | None]  # the ticket's watchers, read while the job does its work
+
+
+def watchers_later(ctx: JobLike, key: str) -> Watchers:
+    """Start reading ``key``'s watchers now, beside the job's own calls (a move does not change them),
+    so the notification that follows the change waits for no Jira read of its own."""
+    read = started([partial(_quietly, f"read the watchers of {key}", partial(ctx.services.jira.watchers, key))])
+    return lambda: read()[0]
+
+
+def notify_phase_change(ctx: JobLike, key: str, result: MoveResult, issue: Issue | None = None,
+                        watchers: Watchers | None = None) -> Notified | None:
+    """After a move; None when this job moved nothing (the ticket was there already). ``issue`` is the
+    ticket as the move left it and ``watchers`` their read started beforehand; either is read when not given."""
     start = _owed(ctx, key, result)
     if start is None:
         return None
     who = _actor(ctx)
     moved = f"{escape(start)} → *{escape(result.target)}*" if start else f"to *{escape(result.target)}*"
-    return _notify(ctx, key, "phase", lambda ticket: f"➡️ {ticket} moved {moved} by *{who}*")
+    return _notify(ctx, key, "phase", lambda ticket: f"➡️ {ticket} moved {moved} by *{who}*", issue, watchers)
 
 
-def notify_decision(ctx: JobLike, view: DecisionView, status: str, reason: str | None) -> Notified:
+def notify_decision(ctx: JobLike, view: DecisionView, status: str, reason: str | None,
+                    issue: Issue | None = None, watchers: Watchers | None = None) -> Notified:
     """After a go, no-go or hold on a rollout card (``status`` as the card records it)."""
     return _notify(ctx, view.ticket_key, "decision",
-                   partial(_decision_line, status, view.numbers, _actor(ctx), reason))
+                   partial(_decision_line, status, view.numbers, _actor(ctx), reason), issue, watchers)
 
 
 def _decision_line(status: str, n: dict[str, Any], who: str, reason: str | None, ticket: str) -> str:
@@ -101,10 +114,12 @@ def _owed(ctx: JobLike, key: str, result: MoveResult) -> str | None:
     return actions.run_once(marker, "notify.owed", key, do=lambda: "").external_id
 
 
-def _notify(ctx: JobLike, key: str, event: str, line: Wording) -> Notified:
+def _notify(ctx: JobLike, key: str, event: str, line: Wording, known: Issue | None = None,
+            later: Watchers | None = None) -> Notified:
     svc, done = ctx.services, Notified()
-    issue, watchers = parallel([partial(_quietly, f"read {key}", partial(svc.jira.get_issue, key)),
-                                partial(_quietly, f"read the watchers of {key}", partial(svc.jira.watchers, key))])
+    issue, watchers = parallel([
+        (lambda: known) if known is not None else partial(_quietly, f"read {key}", partial(svc.jira.get_issue, key)),
+        later or partial(_quietly, f"read the watchers of {key}", partial(svc.jira.watchers, key))])
     people, done.unknown = recipients(svc.team, watchers or [], exclude=ctx.user)
     channel = _stakeholder_channel(ctx)
     if channel is not None:

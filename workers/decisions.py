@@ -12,7 +12,8 @@ from typing import Any
 
 from remedy.commands.catalog import Role
 from remedy.errors import UserError
-from remedy.notify import notify_decision
+from remedy.jira.models import Issue
+from remedy.notify import notify_decision, watchers_later
 from remedy.parallel import parallel
 from remedy.remediation import decisions, rings, store
 from remedy.remediation.decisions import DecisionView
@@ -123,28 +124,43 @@ def _go(ctx: JobContext, view: DecisionView) -> None:
     assert known is not None and known.policy is not None
     source = next(r for r in known.rings if r.name == view.from_ring)
     target = next(r for r in known.rings if r.name == view.to_ring)
+    watchers = watchers_later(ctx, key)
     verdict = svc.actions.run_once(ctx.key("recheck"), "rollout.recheck", key,
                                    do=lambda: _recheck(ctx, view, known, source, target)).external_id
     if verdict != "ok":
         _stale(ctx, view, known, source, target, verdict)
         return
     scope = sorted({r.group_id for r in known.rings if r.position <= target.position})
-    scope_to(svc.jamf, known.policy.policy_id, scope)
-    if known.policy.rollback_policy_id is not None:
-        scope_to(svc.jamf, known.policy.rollback_policy_id, scope)
+    issue, moved = _expand(ctx, view, known, scope)
     now = svc.clock()
     store.start_ring(svc.db, key, target.name, now)
     store.finish_ring(svc.db, key, source.name, now)
-    moved = ""
-    if view.numbers.get("moves_to"):
-        _, result = moves.move(svc.jira, key, view.numbers["moves_to"], svc.templates, svc.actions, ctx.job_id)
-        moved = f" Ticket moved to *{escape(result.target)}*." if result.moved else ""
     decisions.finish(svc.db, view.id, "go")
     detail = f"*{escape(target.group_name)}* added to policy {known.policy.policy_id}'s scope.{moved}"
-    _replace_card(ctx, view, "go", ctx.user, detail=detail)
+    parallel([lambda: _replace_card(ctx, view, "go", ctx.user, detail=detail),
+              lambda: notify_decision(ctx, view, "go", None, issue, watchers)])
     audit(ctx, "jamf.rollout.go", key, decision=view.id, ring=target.name, scope=scope, numbers=view.numbers)
     ctx.done(f"Go: *{key}* now rolls out to *{escape(target.label)}*.{moved}")
-    notify_decision(ctx, view, "go", None)
+
+
+def _expand(ctx: JobContext, view: DecisionView, known: RemediationView, scope: list[int]) -> tuple[Issue | None, str]:
+    """Widen both policies' scope and, leaving the pilot, move the ticket: Jamf's two writes and Jira's
+    walk touch different things, so they go side by side (each absolute, safe to repeat on a rerun).
+    The ticket as moved (for the notification) and the sentence saying so."""
+    svc, key, policy = ctx.services, view.ticket_key, known.policy
+    assert policy is not None
+    rollback, target = policy.rollback_policy_id, view.numbers.get("moves_to")
+
+    def walk() -> tuple[Issue | None, str]:
+        if not target:
+            return None, ""
+        issue, result = moves.move(svc.jira, key, target, svc.templates, svc.actions, ctx.job_id)
+        return issue, f" Ticket moved to *{escape(result.target)}*." if result.moved else ""
+
+    found, *_ = parallel([walk, lambda: scope_to(svc.jamf, policy.policy_id, scope),
+                          lambda: scope_to(svc.jamf, rollback, scope) if rollback is not None else None])
+    issue, moved = found
+    return issue, moved
 
 
 def _recheck(ctx: JobContext, view: DecisionView, known: RemediationView, source: RingView,

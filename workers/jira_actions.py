@@ -9,7 +9,7 @@ from remedy.commands import PersonRef
 from remedy.db.models import PriorityOverride
 from remedy.errors import UserError
 from remedy.jira.models import JiraUser
-from remedy.notify import notify_phase_change
+from remedy.notify import notify_phase_change, watchers_later
 from remedy.packages import records
 from remedy.parallel import parallel
 from remedy.slack.mrkdwn import escape
@@ -25,6 +25,7 @@ def move(origin: dict[str, Any], key: str, phase: str, **_: Any) -> None:
         svc = ctx.services
         # Exit checks that need Jamf (a validated package before the pilot) are evaluated as `deploy pilot` does.
         gates = {"package_validated": records.gate(svc.db, svc.jamf)}
+        watchers = watchers_later(ctx, key)
         moved, result = moves.move(svc.jira, key, phase, svc.templates, svc.actions, ctx.job_id, gates=gates)
         lines = [f"➡️ *{escape(actor_name(ctx))}* moved *{key}* {escape(result.start)} → *{escape(result.target)}*"
                  if result.moved else f"➡️ *{key}* is already in *{escape(result.target)}*"]
@@ -34,9 +35,10 @@ def move(origin: dict[str, Any], key: str, phase: str, **_: Any) -> None:
             lines.append("Subtasks created: " + ", ".join(escape(s) for s in result.subtasks_created))
         if result.subtasks_existing:
             lines.append("Already there: " + ", ".join(escape(s) for s in result.subtasks_existing))
-        report(ctx, moved, "\n".join(lines), f"*{key}* is in *{escape(result.target)}*.", "jira.move",
-               start=result.start, to=result.target, subtasks=result.subtasks_created)
-        notify_phase_change(ctx, key, result)
+        # The answer and the watchers' DMs are independent Slack posts: side by side.
+        parallel([lambda: report(ctx, moved, "\n".join(lines), f"*{key}* is in *{escape(result.target)}*.",
+                                 "jira.move", start=result.start, to=result.target, subtasks=result.subtasks_created),
+                  lambda: notify_phase_change(ctx, key, result, moved, watchers)])
 
 
 def assign(origin: dict[str, Any], key: str, assignee: dict[str, Any], **_: Any) -> None:

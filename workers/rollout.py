@@ -11,7 +11,7 @@ from typing import Any
 from remedy.commands.catalog import Role
 from remedy.errors import UserError
 from remedy.jira.models import Issue
-from remedy.notify import notify_phase_change
+from remedy.notify import notify_phase_change, watchers_later
 from remedy.packages import records
 from remedy.parallel import parallel
 from remedy.remediation import plan, store
@@ -92,27 +92,40 @@ def deploy_pilot(origin: dict[str, Any], key: str, override_reason: str | None =
             since = f" since {pilot.started_at:%Y-%m-%d %H:%M} UTC" if pilot.started_at else ""
             raise UserError(f"*{key}* is already deployed to *{escape(pilot.label)}*{since}. "
                             f"Next: `compliance {key}`, then `rollout next {key}`.")
+        watchers = watchers_later(ctx, key)
         gates, overridden = _gates(ctx, key, override_reason)
         moved, result = moves.move(svc.jira, key, moves.PILOT, svc.templates, svc.actions, ctx.job_id, gates=gates)
-        scope_to(svc.jamf, known.policy.policy_id, [pilot.group_id], enable=True)
-        if known.policy.rollback_policy_id is not None:  # rollback covers the Macs that got the update
-            scope_to(svc.jamf, known.policy.rollback_policy_id, [pilot.group_id])
-        svc.actions.run_once(ctx.key("ring-start"), "ring.start", key,
-                             do=lambda: str(store.start_ring(svc.db, key, pilot.name, svc.clock())))
-        members = len(svc.jamf.group_members(pilot.group_id))
+        members = _open_pilot(ctx, known, pilot)
         via = f" (ticket {escape(result.start)} → *{escape(result.target)}*)" if result.moved else ""
         line = (f"🚀 *{key}* deployed to *{escape(pilot.label)}*: policy {known.policy.policy_id} enabled for "
                 f"*{escape(pilot.group_name)}* ({members} Macs){via}. They install at their next check-in; "
                 f"`compliance {key}` shows progress.{_override_note(ctx, overridden, override_reason)}")
-        report(ctx, moved, line, f"*{key}* is deploying to *{escape(pilot.label)}* ({members} Macs).",
-               "jamf.deploy", ring=pilot.name, group_id=pilot.group_id, policy_id=known.policy.policy_id)
-        notify_phase_change(ctx, key, result)
+        policy_id = known.policy.policy_id
+        parallel([lambda: report(ctx, moved, line, f"*{key}* is deploying to *{escape(pilot.label)}* ({members} Macs).",
+                                 "jamf.deploy", ring=pilot.name, group_id=pilot.group_id, policy_id=policy_id),
+                  lambda: notify_phase_change(ctx, key, result, moved, watchers)])
+
+
+def _open_pilot(ctx: JobContext, known: RemediationView, pilot: RingView) -> int:
+    """Scope and enable the policy for the pilot group, scope the rollback alike, start the ring's clock;
+    the group's size (for the answer). The three Jamf calls touch different things: side by side."""
+    svc, policy = ctx.services, known.policy
+    assert policy is not None
+    rollback = policy.rollback_policy_id
+    members, *_ = parallel([
+        lambda: len(svc.jamf.group_members(pilot.group_id)),
+        lambda: scope_to(svc.jamf, policy.policy_id, [pilot.group_id], enable=True),
+        # rollback covers the Macs that got the update
+        lambda: scope_to(svc.jamf, rollback, [pilot.group_id]) if rollback is not None else None])
+    svc.actions.run_once(ctx.key("ring-start"), "ring.start", known.facts.key,
+                         do=lambda: str(store.start_ring(svc.db, known.facts.key, pilot.name, svc.clock())))
+    return int(members)
 
 
 def _gates(ctx: JobContext, key: str, override_reason: str | None) -> tuple[moves.Gates, list[str]]:
     """The exit checks remedy evaluates beyond the ticket. Under a lead's override the package check still
     runs, so the audit records what was overridden (when the move consults it), but it no longer blocks."""
-    package = records.gate(ctx.services.db, ctx.services.jamf)
+    package = records.gate(ctx.services.db, ctx.services.jamf, early_for=key)
     if not override_reason:
         return {"package_validated": package}, []
     overridden: list[str] = []

@@ -134,9 +134,10 @@ class JamfClient(GroupCalls, PatchCalls):
     def update_policy(self, policy_id: int, spec: PolicySpec) -> None:
         self._put_policy(policy_id, policy_xml.policy_document(spec))
 
-    def set_policy_scope(self, policy_id: int, group_ids: Sequence[int]) -> None:
-        """Scope the policy to exactly ``group_ids``: Jamf replaces the list, so pass all of them."""
-        self._put_policy(policy_id, policy_xml.scope_document(group_ids))
+    def set_policy_scope(self, policy_id: int, group_ids: Sequence[int], enabled: bool | None = None) -> None:
+        """Scope the policy to exactly ``group_ids``: Jamf replaces the list, so pass all of them.
+        ``enabled`` goes in the same PUT: one write, and never a moment enabled with the old scope."""
+        self._put_policy(policy_id, policy_xml.scope_document(group_ids, enabled))
 
     def enable_policy(self, policy_id: int, enabled: bool) -> None:
         self._put_policy(policy_id, policy_xml.enabled_document(enabled))

@@ -53,9 +53,11 @@ def policy_document(spec: PolicySpec) -> bytes:
     return _document(root)
 
 
-def scope_document(group_ids: Iterable[int]) -> bytes:
-    """Only the scope: every other setting of the policy is left as it is."""
+def scope_document(group_ids: Iterable[int], enabled: bool | None = None) -> bytes:
+    """Only the scope (and, when given, the enabled flag): every other setting is left as it is."""
     root = ET.Element("policy")
+    if enabled is not None:
+        _sub(_sub(root, "general"), "enabled", enabled)
     _scope(root, group_ids)
     return _document(root)
 

@@ -44,7 +44,5 @@ def ensure_policy(jamf: JamfClient, name: str, package_id: int, scope: Sequence[
 
 
 def scope_to(jamf: JamfClient, policy_id: int, group_ids: Sequence[int], enable: bool | None = None) -> None:
-    """Set the full scope (Jamf replaces the list), then enable or disable if asked."""
-    jamf.set_policy_scope(policy_id, list(group_ids))
-    if enable is not None:
-        jamf.enable_policy(policy_id, enable)
+    """Set the full scope (Jamf replaces the list) and, if asked, enable or disable: one PUT."""
+    jamf.set_policy_scope(policy_id, list(group_ids), enabled=enable)
