@@ -9,18 +9,16 @@ from remedy.evidence.pack import Live, build
 from remedy.jamf.errors import JamfNotFound
 from remedy.jamf.models import Policy
 from remedy.parallel import parallel
-from remedy.slack import blocks
+from remedy.remediation import store
 from remedy.updates.chart import compliance_chart
-from workers.context import JobContext, audit, job_context, thread_reply
-from workers.reports import attach_once, report_data
+from workers.context import JobContext, audit, job_context
+from workers.reports import attach_once, report_data, share_in_thread
 
 
 def evidence(origin: dict[str, Any], key: str, **_: Any) -> None:
     with job_context(origin) as ctx:
         svc = ctx.services
-        data = report_data(ctx, key)
-        live = _live(ctx, data.known.policy.policy_id if data.known.policy else None,
-                     data.known.policy.rollback_policy_id if data.known.policy else None)
+        data, live = parallel([lambda: report_data(ctx, key), lambda: _live_policies(ctx, key)])
         chart = compliance_chart(svc.db, data.known.facts, data.known.rings)
         # The job id keeps the name (and so the Jira attachment and Slack file) stable across retries.
         pack = build(data, live, chart, f"{key}-evidence-{ctx.job_id[:8]}.zip")
@@ -28,16 +26,20 @@ def evidence(origin: dict[str, Any], key: str, **_: Any) -> None:
                 f"decisions, {len(data.snapshots)} compliance measurements, {data.exceptions_total} exceptions, "
                 f"{len(pack.files)} files with their SHA-256 in `manifest.json` — attached to the Jira ticket "
                 f"as `{pack.filename}`")
-        posted = thread_reply(ctx, key, line, [blocks.section(line)], "evidence")
         attachment, file_id = parallel([
             lambda: attach_once(ctx, key, pack.filename, pack.content, "application/zip"),
-            lambda: svc.poster.upload(posted.channel, posted.thread_ts or posted.ts, pack.filename, pack.content,
-                                      f"Evidence pack {key}", ctx.key("upload"), unique_name=True),
-        ])
+            lambda: share_in_thread(ctx, key, line, "evidence", pack.filename, pack.content, f"Evidence pack {key}")])
         audit(ctx, "jira.attachment", key, filename=pack.filename, attachment_id=attachment, slack_file=file_id,
               size=len(pack.content), sha256=pack.files)
         ctx.done(f"Evidence pack for *{key}* is in its thread and attached to Jira (`{pack.filename}`, "
                  f"{len(pack.content) // 1024 + 1} KB).")
+
+
+def _live_policies(ctx: JobContext, key: str) -> Live:
+    """Both policies as Jamf holds them now, read beside the report's own measurement."""
+    known = store.load(ctx.services.db, key)
+    policy = known.policy if known is not None else None
+    return _live(ctx, policy.policy_id if policy else None, policy.rollback_policy_id if policy else None)
 
 
 def _live(ctx: JobContext, install: int | None, rollback: int | None) -> Live:

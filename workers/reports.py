@@ -18,19 +18,15 @@ from workers.context import JobContext, audit, job_context, thread_reply
 
 def audit_report(origin: dict[str, Any], key: str, **_: Any) -> None:
     with job_context(origin) as ctx:
-        svc = ctx.services
         data = report_data(ctx, key)
         events, decided, known, total = data.events, data.decisions, data.known, data.exceptions_total
         content = markdown(data).encode("utf-8")
         filename = f"{key}-audit-report-{ctx.job_id}.md"  # the job id keeps the name stable across retries
         line = (f"📄 *Audit report for {key}*: {len(events)} recorded actions, {len(decided)} go/no-go decisions, "
                 f"{len(known.rings)} rings, {total} exceptions — attached to the Jira ticket as `{filename}`")
-        posted = thread_reply(ctx, key, line, [blocks.section(line)], "audit-report")
         attachment, file_id = parallel([
             lambda: attach_once(ctx, key, filename, content, "text/markdown"),
-            lambda: svc.poster.upload(posted.channel, posted.thread_ts or posted.ts, filename, content,
-                                      f"Audit report {key}", ctx.key("upload"), unique_name=True),
-        ])
+            lambda: share_in_thread(ctx, key, line, "audit-report", filename, content, f"Audit report {key}")])
         audit(ctx, "jira.attachment", key, filename=filename, attachment_id=attachment, slack_file=file_id,
               size=len(content))
         ctx.done(f"Audit report for *{key}* is in its thread and attached to Jira (`{filename}`).")
@@ -56,6 +52,15 @@ def _exceptions(ctx: JobContext, known: RemediationView) -> tuple[list[DeviceExc
         lambda: svc.jamf.package(policy.package_id)])
     found = flagged(counts)
     return explain(svc.jamf, found[:EXCEPTION_LIMIT], policy.policy_id, package_mb(package.size), now), len(found)
+
+
+def share_in_thread(ctx: JobContext, key: str, line: str, name: str, filename: str, content: bytes,
+                    title: str) -> str:
+    """``line`` in the ticket's thread with the file under it (once each); the Slack file's id. The Jira
+    attachment needs neither, so callers run it beside this."""
+    posted = thread_reply(ctx, key, line, [blocks.section(line)], name)
+    return ctx.services.poster.upload(posted.channel, posted.thread_ts or posted.ts, filename, content, title,
+                                      ctx.key("upload"), unique_name=True)
 
 
 def attach_once(ctx: JobContext, key: str, filename: str, content: bytes, media_type: str) -> str:

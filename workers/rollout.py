@@ -29,18 +29,19 @@ def create_policy(origin: dict[str, Any], key: str, **_: Any) -> None:
     with job_context(origin) as ctx:
         require_role(ctx, Role.ENGINEER, "Creating a Jamf policy", key)
         svc = ctx.services
-        issue = svc.jira.get_issue(key)
+        # Jamf's packages and groups don't depend on the ticket: read beside it.
+        issue, packages, groups = parallel([lambda: svc.jira.get_issue(key), svc.jamf.packages,
+                                            svc.jamf.computer_groups])
         facts = facts_from_issue(issue)
-        packages, groups = parallel([svc.jamf.packages, svc.jamf.computer_groups])
         chosen = plan.choose_packages(facts, packages)
         rings = plan.ring_plan(svc.workflow_for(issue), facts, groups)
         known = store.load(svc.db, key)
         scope = [r.group_id for r in (known.scoped if known and known.scoped else rings[:1])]
-        main = ensure_policy(svc.jamf, plan.policy_name(facts), chosen.target.id, scope)
-        rollback = None
-        if chosen.rollback is not None and chosen.rollback_version is not None:
-            rollback = ensure_policy(svc.jamf, plan.rollback_policy_name(facts, chosen.rollback_version),
-                                     chosen.rollback.id, scope)
+        old = chosen.rollback
+        main, rollback = parallel([  # two policies of different names: side by side
+            lambda: ensure_policy(svc.jamf, plan.policy_name(facts), chosen.target.id, scope),
+            lambda: ensure_policy(svc.jamf, plan.rollback_policy_name(facts, chosen.rollback_version), old.id, scope)
+            if old is not None and chosen.rollback_version is not None else None])
         ids = PolicyIds(chosen.target.id, chosen.target.file_name, main.policy_id,
                         chosen.rollback.id if chosen.rollback else None,
                         chosen.rollback.file_name if chosen.rollback else None, chosen.rollback_version,

@@ -12,15 +12,16 @@ is one "No change since …" line in the thread, with no Jira comment and no cha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from remedy.commands.catalog import Role
 from remedy.jira.models import Issue
-from remedy.parallel import parallel
+from remedy.parallel import parallel, started
 from remedy.remediation import decisions, store
 from remedy.remediation.facts import Facts, facts_from_issue
-from remedy.remediation.progress import keep, measure_progress
+from remedy.remediation.progress import Progress, keep, measure_progress
 from remedy.remediation.store import RemediationView
 from remedy.slack import blocks
 from remedy.slack.cards import browse_url, phase_name
@@ -36,6 +37,9 @@ from remedy.updates.history import (
     stored_updates,
 )
 from workers.context import PERMANENT, JobContext, audit, jira_comment, job_context, require_role, thread_reply
+
+# A measurement started before the ticket was read, and the app facts it was started for.
+Early = tuple[Facts, Callable[[], list[Any]]]
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,11 @@ def _guarded(ctx: JobContext, key: str) -> Published:
 
 def publish(ctx: JobContext, key: str, no_jira: bool) -> Published:
     svc = ctx.services
-    issue, known = parallel([lambda: svc.jira.get_issue(key), lambda: store.load(svc.db, key)])
+    known = store.load(svc.db, key)
     own, previous = own_and_previous(stored_updates(svc.db, key), ctx.job_id)
-    facts = own.facts if own is not None else decide_facts(ctx, issue, known, previous, no_jira)
+    early = _measure_early(ctx, known) if own is None else None
+    issue = svc.jira.get_issue(key)
+    facts = own.facts if own is not None else decide_facts(ctx, issue, known, previous, no_jira, early)
     if facts.get("unchanged"):
         line = "💤 " + escape(wording.no_change_line(facts, facts["unchanged_since"]))
         thread_reply(ctx, issue, line, [blocks.section(line)], f"daily:{key}:reply")
@@ -96,12 +102,26 @@ def publish(ctx: JobContext, key: str, no_jira: bool) -> Published:
     return _publish_changed(ctx, issue, known, facts, no_jira)
 
 
+def _measure_early(ctx: JobContext, known: RemediationView | None) -> Early | None:
+    """Measure Jamf by the remediation's recorded facts while Jira is read (used if the ticket still says them)."""
+    if known is None:
+        return None
+    svc = ctx.services
+    now = svc.clock()
+    return known.facts, started([lambda: measure_progress(svc.jamf, svc.db, known.facts, known, now)])
+
+
 def decide_facts(ctx: JobContext, issue: Issue, known: RemediationView | None, previous: StoredUpdate | None,
-            no_jira: bool) -> dict[str, Any]:
-    """Measure, keep the snapshot, compute the facts, and record them in the audit trail."""
+                 no_jira: bool, early: Early | None = None) -> dict[str, Any]:
+    """Measure (or take ``early``'s measurement when the ticket names the same app and version), keep the
+    snapshot, compute the facts, and record them in the audit trail."""
     svc, key = ctx.services, issue.key
     now = svc.clock()
-    progress = measure_progress(svc.jamf, svc.db, facts_from_issue(issue), known, now)
+    facts_now = facts_from_issue(issue)
+    if early is not None and early[0] == facts_now:
+        progress: Progress = early[1]()[0]
+    else:
+        progress = measure_progress(svc.jamf, svc.db, facts_now, known, now)
     svc.actions.run_once(ctx.key(f"daily:{key}:snapshot"), "compliance.snapshot", key,
                          do=lambda: keep(svc.db, progress))
     workflow = svc.workflow_for(issue)
@@ -127,10 +147,9 @@ def _publish_changed(ctx: JobContext, issue: Issue, known: RemediationView | Non
         lambda: wording.word(svc.llm, facts, head, f"Daily update, {facts['as_of']}"),
         lambda: compliance_chart(svc.db, drawn, known.rings if known is not None else ())])
     blks = wording.slack_blocks(worded.slack, facts, worded.by_model)
-    posted = thread_reply(ctx, issue, worded.slack, blks, f"daily:{key}:reply")
-    comment_id, file_id = parallel([
+    comment_id, file_id = parallel([  # Jira's comment and Slack's thread (then its chart) side by side
         lambda: None if no_jira else jira_comment(ctx, key, worded.jira, ctx.key(f"daily:{key}:comment")),
-        lambda: share(svc.poster, posted, chart)])
+        lambda: share(svc.poster, thread_reply(ctx, issue, worded.slack, blks, f"daily:{key}:reply"), chart)])
     return Published(key, facts, comment_id, file_id)
 
 
