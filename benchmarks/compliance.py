@@ -5,6 +5,10 @@ answering every request after 100 ms, next to a plain sequential paginator, in t
 &page-size=100`` one page at a time, versions compared with ``remedy.jamf.versions.is_compliant``;
 (b) remedy: ``remedy.jamf.compliance.compliance`` as shipped (``JamfClient.inventory``: bigger pages, up
 to 5 in flight, streamed). Both counts must equal each other and the simulator's own ground truth.
+(c) rings: ``remedy.remediation.rings.count``, what `compliance KEY` runs once a rollout started, after a
+real rollout in the simulator (Pilot and Phase 1 scoped, two simulated days of check-ins): the four rings'
+groups and the inventory with GENERAL (last check-in), per-ring counts and the Macs that need a person.
+Its fleet count must equal the simulator's too, and its memory must stay flat like (b)'s.
 
 The simulator runs in its own process, so tracemalloc here sees the client only. Times are taken with
 tracemalloc off (it slows every allocation, remedy's parsing more than the baseline's waiting); peak
@@ -24,6 +28,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
@@ -33,8 +38,12 @@ from results import record  # a sibling module: benchmarks run as scripts
 from remedy.jamf.client import JamfClient
 from remedy.jamf.compliance import compliance
 from remedy.jamf.versions import is_compliant
+from remedy.remediation import rings
+from remedy.remediation.facts import Facts
+from remedy.remediation.store import RingView
 from remedy.sandbox.jamf import JamfState, create_app
-from remedy.sandbox.seed import REMEDIATION_FACTS
+from remedy.sandbox.jamf_state import Policy
+from remedy.sandbox.seed import NOW, REMEDIATION_FACTS
 from remedy.sandbox.server import start
 
 FLEET = int(os.environ.get("BENCH_FLEET", "100000"))
@@ -49,6 +58,11 @@ _INVENTORY = inspect.signature(JamfClient.inventory).parameters
 FLAT_MIN_FLEET = 2 * _INVENTORY["page_size"].default * _INVENTORY["concurrency"].default
 CHROME = REMEDIATION_FACTS["CPE-3222"]
 INVENTORY_PATH = "/api/v4/computers-inventory"
+DAY = 86_400.0
+# The simulator's seeded groups and package 1 (Chrome at the target); the plan of CPE-3222's rings.
+RING_PLAN = (("pilot", "Pilot", 1, "Pilot - Chrome", 90.0), ("phase1", "Phase 1", 2, "Phase 1", 95.0),
+             ("phase2", "Phase 2", 3, "Phase 2", 95.0), ("full", "All Macs", 4, "All Managed Macs", 95.0))
+STARTED_RINGS = ("pilot", "phase1")
 
 
 class Counts(NamedTuple):
@@ -74,12 +88,25 @@ def _simulate(n: int, conn: Connection) -> None:
                 conn.send((truth.compliant, truth.total))
             elif command == "requests":
                 conn.send(len(state.requests))
+            elif command == "rollout":
+                conn.send(_roll_out(state))
             else:
                 break
     except EOFError:  # the parent went away: nothing left to serve
         pass
     finally:
         sim.stop()
+
+
+def _roll_out(state: JamfState) -> tuple[float, float]:
+    """Chrome's policy scoped to the started rings' groups and enabled, then two simulated days of
+    check-ins (most Macs update, ~3% fail for good). Returns (when it started, now) in simulated seconds."""
+    started = state.now()
+    groups = [group for name, _, group, _, _ in RING_PLAN if name in STARTED_RINGS]
+    state.save_policy(Policy(0, "bench Chrome", enabled=True, trigger_checkin=True, group_ids=groups,
+                             packages=[(1, "Install")]))  # fmt: skip
+    state.advance(2 * DAY)
+    return started, state.now()
 
 
 @dataclass
@@ -160,6 +187,31 @@ def remedy(sim: Sim) -> Counts:
     return Counts(count.total_with_app, count.compliant, count.missing_app)
 
 
+def ring_counts(started: float, now: float) -> Callable[[Sim], Counts]:
+    """rings.count as `compliance KEY` calls it once the rollout started (Pilot done, Phase 1 active)."""
+    at, moment = NOW + timedelta(seconds=started), NOW + timedelta(seconds=now)
+    facts = Facts("CPE-3222", CHROME.app_name, CHROME.bundle_id, CHROME.target_version)
+    plan = [RingView(i, name, label, group, group_name, threshold, 24.0,
+                     ("done" if i == 0 else "active") if name in STARTED_RINGS else "pending",
+                     at if name in STARTED_RINGS else None)
+            for i, (name, label, group, group_name, threshold) in enumerate(RING_PLAN)]
+
+    def run(sim: Sim) -> Counts:
+        with JamfClient(sim.url, sim.client_id, sim.client_secret, timeout=30) as client:
+            counted = rings.count(client, facts, plan, moment)
+        fleet, by_ring = counted.fleet, counted.rings
+        # "All Managed Macs" holds every Mac, so the rings share out the whole fleet between them.
+        if (sum(r.with_app for r in by_ring), sum(r.compliant for r in by_ring)) != (fleet.total_with_app,
+                                                                                       fleet.compliant):
+            raise AssertionError(f"the rings do not add up to the fleet: {by_ring} vs {fleet}")
+        if any(len(r.behind) > rings.BEHIND_KEPT for r in by_ring) or not counted.flagged_failed:
+            raise AssertionError(f"rings kept {[len(r.behind) for r in by_ring]} Macs behind, "
+                                 f"{counted.flagged_failed} failures in the started rings")
+        return Counts(fleet.total_with_app, fleet.compliant, fleet.missing_app)
+
+    return run
+
+
 # -- measuring --------------------------------------------------------------------------------------------
 @dataclass
 class Run:
@@ -208,6 +260,18 @@ def measure(small: Sim, full: Sim) -> dict[str, Run]:
         check(name, run, small if name.endswith("@small") else full)
     if runs["baseline"].counts != runs["remedy"].counts:
         raise AssertionError(f"baseline {runs['baseline'].counts} != remedy {runs['remedy'].counts}")
+    return runs | measure_rings(small, full)  # after the checks above: the rollout changes the fleet
+
+
+def measure_rings(small: Sim, full: Sim) -> dict[str, Run]:
+    """The rollout in both simulators, then rings.count: memory first (latency off), then timed."""
+    on_small, on_full = (ring_counts(*sim.ask("rollout")) for sim in (small, full))
+    full.ask("latency", 0.0)
+    runs = {"rings@small": peak(on_small, small), "rings@full": peak(on_full, full)}
+    full.ask("latency", LATENCY)
+    runs["rings"] = timed(on_full, full)
+    for name, run in runs.items():
+        check(name, run, small if name.endswith("@small") else full)
     return runs
 
 
@@ -224,6 +288,10 @@ def report(runs: dict[str, Run]) -> bool:
     print(f"  {'remedy (compliance() as shipped)':34} {ours.seconds:8.2f}s {ours.requests:9,} "
           f"{_mb(runs['remedy@full'].peak_bytes):>12}")
     print(f"  {f'remedy at {SMALL_FLEET:,} Macs':34} {'':>9} {'':>9} {_mb(runs['remedy@small'].peak_bytes):>12}")
+    rings_run = runs["rings"]
+    print(f"  {'rings.count (4 rings, rollout on)':34} {rings_run.seconds:8.2f}s {rings_run.requests:9,} "
+          f"{_mb(runs['rings@full'].peak_bytes):>12}")
+    print(f"  {f'rings.count at {SMALL_FLEET:,} Macs':34} {'':>9} {'':>9} {_mb(runs['rings@small'].peak_bytes):>12}")
     print(f"speed-up baseline/remedy: {speedup:.1f}×   (goal ≥ {GOAL_SPEEDUP:.0f}×)")
     judged = SMALL_FLEET >= FLAT_MIN_FLEET
     note = "" if judged else f", not judged: {SMALL_FLEET:,} Macs do not fill the pages in flight"
@@ -234,8 +302,27 @@ def report(runs: dict[str, Run]) -> bool:
     record(f"peak memory, {FLEET:,} vs {SMALL_FLEET:,} Macs", runs["remedy@full"].peak_bytes / 2**20,
            runs["remedy@small"].peak_bytes / 2**20, f"< {FLAT_LIMIT:.0f}× (flat)", growth < FLAT_LIMIT or not judged,
            "MiB")
+    ok = report_rings(runs) and ok
     print("RESULT:", "goal met" if ok else "goal MISSED")
     return ok
+
+
+def report_rings(runs: dict[str, Run]) -> bool:
+    """rings.count against the same baseline and the same flat-memory goal as compliance()."""
+    speedup = runs["baseline"].seconds / runs["rings"].seconds
+    full, small = runs["rings@full"].peak_bytes, runs["rings@small"].peak_bytes
+    growth, judged = full / small, SMALL_FLEET >= FLAT_MIN_FLEET
+    print(f"speed-up baseline/rings.count: {speedup:.1f}×   (goal ≥ {GOAL_SPEEDUP:.0f}×; it also reads GENERAL "
+          "and the rings' groups)")
+    note = "" if judged else ", not judged"
+    print(f"rings.count peak, {FLEET:,} vs {SMALL_FLEET:,} Macs: {growth:.2f}×   "
+          f"(goal flat: < {FLAT_LIMIT:.0f}×{note})")
+    record(f"ring compliance (rings.count) over {FLEET:,} Macs vs a sequential paginator", runs["rings"].seconds,
+           runs["baseline"].seconds, f"≤ {1 / GOAL_SPEEDUP:.2f}× (≥ {GOAL_SPEEDUP:.0f}× faster)",
+           speedup >= GOAL_SPEEDUP)
+    record(f"rings.count peak memory, {FLEET:,} vs {SMALL_FLEET:,} Macs", full / 2**20, small / 2**20,
+           f"< {FLAT_LIMIT:.0f}× (flat)", growth < FLAT_LIMIT or not judged, "MiB")
+    return speedup >= GOAL_SPEEDUP and (growth < FLAT_LIMIT or not judged)
 
 
 def _mb(size: int) -> str:

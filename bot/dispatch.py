@@ -1,7 +1,8 @@
 """One path for every way a command arrives (slash command, button, console).
 
 parse → authorize → enqueue → answer. Enqueue happens before the answer, so if Redis is
-down the user is told at once and nothing is half-done.
+down the user is told at once and nothing is half-done. A command refused for the caller's role is
+audited (``command.refused``), as a refused button press is.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from remedy.team import Directory
 
 log = logging.getLogger("remedy.bot")
 
+# A command refused at the edge, like "rollout.refused" and "bulk.refused" for buttons; the job's own
+# role check (defence in depth) records "auth.refused".
+REFUSED = "command.refused"
 QUEUE_DOWN = ("⚠️ I can't reach my job queue (Redis) right now, so I did nothing. "
               "Try again in a minute; if it keeps happening, ask an admin to run `remedy doctor`.")
 
@@ -46,6 +50,19 @@ def _forbidden(cmd: Command, role: Role, needed: Role) -> Reply:
     return Reply(text, [blocks.section(text)], refused=True)
 
 
+def _refused(deps: BotDeps, cmd: Command, role: Role, needed: Role, origin: Origin) -> Reply:
+    """The refusal, audited as a refused button press is (with the fields a job's refusal records).
+    Nothing is enqueued on this path, so the audit row is its one write (the DB, as for any audit);
+    a failed write is logged and never costs the user the answer."""
+    try:
+        deps.audit(origin.user_id, REFUSED, cmd.key or cmd.name,
+                   {"doing": cmd.describe() or f"`{cmd.name}`", "needed": needed.name.lower(),
+                    "role": role.name.lower(), "command": cmd.name, "source": origin.source, "why": "role"})
+    except Exception:
+        log.warning("could not audit the refusal of %r for %s", cmd.name, origin.user_id, exc_info=True)
+    return _forbidden(cmd, role, needed)
+
+
 def _not_yet(cmd: Command) -> Reply:
     text = (f"🚧 `{cmd.name}` is understood but not available yet in this version of remedy. "
             f"It will work as: {usage_line(CATALOG[cmd.name])}")
@@ -69,7 +86,7 @@ def run(deps: BotDeps, parsed: Command | Help, origin: Origin) -> Reply:
     role = Role.from_name(deps.team.role_of(origin.user_id))
     needed = needed_role(deps.team, parsed)
     if role < needed:
-        return _forbidden(parsed, role, needed)
+        return _refused(deps, parsed, role, needed, origin)
     func = parsed.job()
     if func is None:
         return _not_yet(parsed)

@@ -34,7 +34,10 @@ RECENT_MAX = 20
 SESSION_GAP = timedelta(hours=3)
 SESSION_MAX = timedelta(hours=24)
 # Audit rows that record a refusal or bookkeeping, not something a person got done.
-NOT_WORK = frozenset({"auth.refused", "rollout.refused", "rollout.stale", "job.retry", "notify.stakeholders"})
+# Not work done on a ticket: refusals, retries, notifications, and looking (reads are audited, not news).
+NOT_WORK = frozenset({"auth.refused", "command.refused", "rollout.refused", "rollout.stale", "job.retry",
+                      "notify.stakeholders", "read.compliance", "read.exceptions", "read.rollback_status",
+                      "read.compliance_gaps"})
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""`/remedy compliance gaps`: remediations in rollout below their compliance target near their deadline."""
+"""`/remedy compliance gaps`: remediations in rollout below their compliance target near their deadline.
+The read is audited (``read.compliance_gaps``: which tickets were measured and which were behind)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from remedy.remediation.facts import facts_from_issue
 from remedy.remediation.gaps import Gap, line, ordered
 from remedy.remediation.measure import measure
 from remedy.slack import blocks
-from workers.context import JobContext, job_context
+from workers.context import JobContext, audit, job_context
+
+READ_GAPS = "read.compliance_gaps"
 
 
 def compliance_gaps(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
@@ -51,9 +54,13 @@ def _measure(ctx: JobContext, issue: Issue) -> Callable[[], Any]:
 
 def _answer(ctx: JobContext, urgent: list[Gap], later: list[Gap], unclear: list[str], total: int,
             target: float) -> None:
+    read: dict[str, Any] = {"target_percent": target, "in_rollout": total, "urgent": [g.facts.key for g in urgent],
+                            "later": [g.facts.key for g in later], "unclear": unclear}
     if not urgent and not later:
         note = f" ({', '.join(unclear)} don't say what they remediate)" if unclear else ""
-        ctx.done(f"No compliance gaps: the {total} remediation(s) in rollout are at or above {target:g}%{note}.")
+        parallel([lambda: audit(ctx, READ_GAPS, "compliance-gaps", **read),
+                  lambda: ctx.done(f"No compliance gaps: the {total} remediation(s) in rollout are at or above "
+                                   f"{target:g}%{note}.")])
         return
     parts = []
     if urgent:
@@ -63,4 +70,5 @@ def _answer(ctx: JobContext, urgent: list[Gap], later: list[Gap], unclear: list[
     if unclear:
         parts.append(f"_Not measured: {', '.join(unclear)} (no Bundle ID / Target version in the description)_")
     head = f"📉 Compliance gaps: {len(urgent)} urgent, {len(later)} more, of {total} in rollout"
-    ctx.show(head, [blocks.section(head), *(blocks.section(p) for p in parts)])
+    parallel([lambda: audit(ctx, READ_GAPS, "compliance-gaps", **read),
+              lambda: ctx.show(head, [blocks.section(head), *(blocks.section(p) for p in parts)])])

@@ -1,5 +1,5 @@
-"""Rollback jobs: `rollback status` (a read-only answer to the user) and `validate rollback` (the same
-checks, recorded in the ticket's thread and the audit log).
+"""Rollback jobs: `rollback status` (a read-only answer, also shown in the ticket's thread) and `validate
+rollback` (the same checks plus the install policy's, recorded as a validation). Both are audited.
 
 Both only read Jamf, so a retried job asks again and answers the same; the thread reply and the
 audit event are once per command. The checks themselves live in :mod:`remedy.remediation.rollback`.
@@ -28,12 +28,21 @@ T = TypeVar("T")
 
 
 def rollback_status(origin: dict[str, Any], key: str, **_: Any) -> None:
-    """`/remedy rollback status KEY`: "Rollback ready ✅" or what is missing, one line per check."""
+    """`/remedy rollback status KEY`: "Rollback ready ✅" or what is missing, one line per check, to
+    the user and in the ticket's thread; the read is audited (``read.rollback_status``)."""
     with job_context(origin) as ctx:
         require_role(ctx, Role.VIEWER, "Checking rollback readiness", key)
-        results = _check(ctx, key, validate=False)[2]
+        facts, ids, results = _check(ctx, key, validate=False)
         text = f"*{key}*: {rollback.summary(results)}\n{rollback.lines(results)}"
-        ctx.show(text, [blocks.section(text)])
+        thread = f"🔁 *{escape(actor_name(ctx))}* checked the rollback of {text}"
+        parallel([
+            lambda: thread_reply(ctx, key, thread, [blocks.section(thread)], "rollback-status"),
+            lambda: audit(ctx, "read.rollback_status", key, ok=rollback.problems(results) == 0,
+                          problems=rollback.problems(results), app=facts.app_name,
+                          target_version=facts.target_version,
+                          rollback_policy_id=ids.rollback_policy_id if ids else None),
+            lambda: ctx.show(text, [blocks.section(text)]),
+        ])
 
 
 def validate_rollback(origin: dict[str, Any], key: str, **_: Any) -> None:

@@ -37,11 +37,13 @@ def create_policy(origin: dict[str, Any], key: str, **_: Any) -> None:
         rings = plan.ring_plan(svc.workflow_for(issue), facts, groups)
         known = store.load(svc.db, key)
         scope = [r.group_id for r in (known.scoped if known and known.scoped else rings[:1])]
-        old = chosen.rollback
-        main, rollback = parallel([  # two policies of different names: side by side
-            lambda: ensure_policy(svc.jamf, plan.policy_name(facts), chosen.target.id, scope),
-            lambda: ensure_policy(svc.jamf, plan.rollback_policy_name(facts, chosen.rollback_version), old.id, scope)
-            if old is not None and chosen.rollback_version is not None else None])
+        # One after the other, not side by side: Jamf numbers policies as they arrive, and the install
+        # policy before its rollback keeps ids predictable for the people reading them in Jamf.
+        main = ensure_policy(svc.jamf, plan.policy_name(facts), chosen.target.id, scope)
+        rollback = None
+        if chosen.rollback is not None and chosen.rollback_version is not None:
+            rollback = ensure_policy(svc.jamf, plan.rollback_policy_name(facts, chosen.rollback_version),
+                                     chosen.rollback.id, scope)
         ids = PolicyIds(chosen.target.id, chosen.target.file_name, main.policy_id,
                         chosen.rollback.id if chosen.rollback else None,
                         chosen.rollback.file_name if chosen.rollback else None, chosen.rollback_version,

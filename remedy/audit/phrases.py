@@ -63,12 +63,18 @@ _DOING: dict[str, Callable[[dict[str, Any]], str]] = {
     "notify.stakeholders": lambda d: f"notified stakeholders ({_s(d.get('event'))})",
     "auth.refused": lambda d: f"was refused: {_s(d.get('doing'))} needs the {_s(d.get('needed'))} role",
     "job.retry": lambda d: "retried a failed job",
+    "command.refused": lambda d: f"was refused: {_s(d.get('doing'))} needs the {_s(d.get('needed'))} role",
+    "read.compliance": lambda d: "looked at its compliance",
+    "read.exceptions": lambda d: f"looked at its exceptions (page {_s(d.get('page'))})",
+    "read.rollback_status": lambda d: "checked its rollback status",
+    "read.compliance_gaps": lambda d: "looked at the compliance gaps",
 }
 
 # Where the effect landed: by the whole action, else by its first word.
 _WHERE = {"team.escalate": "Slack + Jira", "team.delegate": "Slack + Jira", "team.schedule": "Slack + Jira",
           "jira": "Jira", "jamf": "Jamf", "rollout": "Slack", "team": "Slack", "ticket": "Slack",
-          "daily": "Slack + Jira", "notify": "Slack", "auth": "remedy", "job": "remedy"}
+          "daily": "Slack + Jira", "notify": "Slack", "auth": "remedy", "job": "remedy", "command": "remedy",
+          "read": "Jamf"}
 
 
 def doing(event: _Recorded) -> str:

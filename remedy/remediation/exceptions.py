@@ -16,19 +16,15 @@ from datetime import datetime
 from remedy.jamf.client import JamfClient
 from remedy.jamf.models import PolicyRun
 from remedy.parallel import parallel
-from remedy.remediation.rings import Behind, FleetCounts
+from remedy.remediation.rings import Behind, Flagged, FleetCounts
+
+__all__ = ["EXCEPTION_LIMIT", "PAGE_SIZE", "DeviceException", "Flagged", "explain", "flagged", "package_mb"]
 
 PAGE_SIZE = 20
 EXCEPTION_LIMIT = 100  # a report lists this many with reasons (one history call each), then counts the rest
 DEFAULT_NEED_MB = 1024  # when Jamf doesn't record the package's size
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?B)?", re.IGNORECASE)
 _MB = {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1024 * 1024, "B": 1 / (1024 * 1024)}
-
-
-@dataclass(frozen=True)
-class Flagged:
-    device: Behind
-    ring_label: str
 
 
 @dataclass(frozen=True)
@@ -42,16 +38,9 @@ class DeviceException:
 
 
 def flagged(counts: FleetCounts) -> list[Flagged]:
-    """Failed first (they need a fix), then offline; oldest check-in first within each."""
-    found = [Flagged(b, c.ring.label) for c in counts.rings if c.ring.status != "pending"
-             for b in c.behind or [] if b.kind in ("failed", "offline")]
-    oldest = datetime.min.replace(tzinfo=None)
-
-    def order(f: Flagged) -> tuple[int, datetime, int]:
-        seen = f.device.last_contact.replace(tzinfo=None) if f.device.last_contact else oldest
-        return (0 if f.device.kind == "failed" else 1, seen, f.device.id)
-
-    return sorted(found, key=order)
+    """Failed first (they need a fix), then offline; oldest check-in first within each. All of them,
+    unless the count was told to keep fewer (``rings.count(flagged_upto=)``): its totals say how many."""
+    return counts.flagged
 
 
 def package_mb(size: str | None) -> float:

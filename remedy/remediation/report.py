@@ -101,6 +101,11 @@ _ACTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "rollout.stale": lambda d: f"Go not applied, numbers re-checked: {d.get('why')}",
     "rollout.refused": lambda d: f"refused a rollout decision ({d.get('why')})",
     "auth.refused": lambda d: f"refused: {d.get('doing')} needs {d.get('needed')}, had {d.get('role')}",
+    "command.refused": lambda d: f"refused: {d.get('doing')} needs {d.get('needed')}, had {d.get('role')}",
+    "read.compliance": lambda d: f"read compliance: {d.get('compliant')}/{d.get('total')} ({d.get('percent')}%), "
+                                 f"{d.get('failures')} failures",
+    "read.exceptions": lambda d: f"read exceptions, page {d.get('page')} of {d.get('total')} Macs",
+    "read.rollback_status": lambda d: f"read rollback status: {d.get('problems')} problem(s)",
 }
 
 

@@ -34,8 +34,9 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "audit report": ("jira.attachment",),
 }
 # Events that are bookkeeping, not a change anyone needs to hear about.
-QUIET = frozenset({"ticket.work", "auth.refused", "rollout.refused", "rollout.stale", "rollout.recheck",
-                   "job.retry", "session.start", "session.complete", "session.update"})
+QUIET = frozenset({"ticket.work", "auth.refused", "command.refused", "rollout.refused", "rollout.stale",
+                   "rollout.recheck", "job.retry", "session.start", "session.complete", "session.update",
+                   "read.compliance", "read.exceptions", "read.rollback_status", "read.compliance_gaps"})
 
 
 @dataclass(frozen=True)
