@@ -9,6 +9,7 @@ rule Jira enforces (a transition not allowed from this status, a self-link) rais
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hmac
 import math
 import re
@@ -121,6 +122,8 @@ class JiraState(Faults):
     bulk_tasks: dict[str, BulkTask] = field(default_factory=dict)
     attachments: dict[str, list[AttachmentRecord]] = field(default_factory=dict)  # by issue key, oldest first
     rate_limit: RateLimit | None = None  # off unless a test or benchmark asks for it
+    # The workflow's transitions; an admin republishing it may renumber them (see renumber_transition).
+    workflow: tuple[seed.Transition, ...] = seed.TRANSITIONS
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
@@ -187,7 +190,12 @@ class JiraState(Faults):
         """The transitions allowed now; none without the Transition issues permission, as in Jira."""
         if self.is_forbidden(issue, "POST"):
             return []
-        return [t for t in seed.TRANSITIONS if t.source == issue.status]
+        return [t for t in self.workflow if t.source == issue.status]
+
+    def renumber_transition(self, old_id: str, new_id: str) -> None:
+        """As when an admin edits and republishes the workflow: the same move under a new id."""
+        with self.lock:
+            self.workflow = tuple(dataclasses.replace(t, id=new_id) if t.id == old_id else t for t in self.workflow)
 
     # -- query helpers, for tests ---------------------------------------------------------------
     def _issue(self, key: str) -> IssueRecord:
@@ -230,6 +238,11 @@ class JiraState(Faults):
 
     def status_of(self, key: str) -> str:
         return self._issue(key).status
+
+    def set_status(self, key: str, status: str) -> None:
+        """As when someone moves the ticket in Jira's own UI (tests set the scene with it)."""
+        with self.lock:
+            self._issue(key).status = status
 
     def priority_of(self, key: str) -> str:
         return self._issue(key).priority

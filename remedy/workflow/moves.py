@@ -3,16 +3,22 @@ allows now, check the exit rules of each phase left, create the target phase's s
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 from remedy.actions import ActionLog
 from remedy.errors import UserError
 from remedy.jira.client import JiraClient
+from remedy.jira.errors import JiraInvalid
 from remedy.jira.models import Issue, Transition
 from remedy.parallel import parallel
 from remedy.workflow.template import Phase, WorkflowTemplate
 from remedy.workflow.templates import Workflows
+
+log = logging.getLogger("remedy.workflow")
 
 
 @dataclass
@@ -73,8 +79,49 @@ def _ticket_checks(issue: Issue, phase: Phase) -> None:
             raise UserError(f"{issue.key} can't leave {phase.name}: blocked by {', '.join(blockers)}.")
 
 
+# What Jira offered from each status, per client and workflow (project, issue type), learned from its
+# answers: a walk through a status seen before posts the transition at once instead of asking first.
+# Jira stays the judge: one it no longer allows there (a republished workflow, a condition on this
+# issue) is answered 400, and the walk asks afresh.
+_learned: WeakKeyDictionary[JiraClient, dict[tuple[str, str, str], list[Transition]]] = WeakKeyDictionary()
+_learned_lock = threading.Lock()
+
+
+def _where(issue: Issue, status: str) -> tuple[str, str, str]:
+    return issue.key.split("-")[0], issue.issue_type.lower(), status.lower()
+
+
+def _learn(jira: JiraClient, issue: Issue, status: str, allowed: list[Transition]) -> None:
+    with _learned_lock:
+        _learned.setdefault(jira, {})[_where(issue, status)] = allowed
+
+
+def _remembered(jira: JiraClient, issue: Issue, status: str, phase: Phase) -> Transition | None:
+    with _learned_lock:
+        known = _learned.get(jira, {}).get(_where(issue, status), [])
+    return _matching(known, phase)
+
+
+def _matching(allowed: list[Transition], phase: Phase) -> Transition | None:
+    return next((t for t in allowed if t.to_status.lower() == phase.jira_status.lower()), None)
+
+
+def _hop(jira: JiraClient, issue: Issue, status: str, phase: Phase) -> None:
+    """From ``status`` (where the walk just put the ticket) on to ``phase``."""
+    known = _remembered(jira, issue, status, phase)
+    if known is not None:
+        try:
+            jira.transition(issue.key, known.id)
+            return
+        except JiraInvalid:
+            log.info("Jira refused remembered transition %s from %s; asking again", known.id, status)
+    allowed = jira.transitions(issue.key)
+    _learn(jira, issue, status, allowed)
+    _step(jira, issue.key, phase, allowed)
+
+
 def _step(jira: JiraClient, key: str, phase: Phase, allowed: list[Transition]) -> None:
-    match = next((t for t in allowed if t.to_status.lower() == phase.jira_status.lower()), None)
+    match = _matching(allowed, phase)
     if match is None:
         options = ", ".join(sorted({t.to_status for t in allowed})) or "none"
         raise UserError(f"Jira doesn't allow moving {key} to {phase.name} from where it is now. "
@@ -108,10 +155,14 @@ def move(jira: JiraClient, key: str, target_name: str, templates: WorkflowTempla
     start = _current(issue, workflow)
     result = MoveResult(issue.key, start.name, target.name)
     leaving = start
+    _learn(jira, issue, issue.status, allowed)
     for i, phase in enumerate(workflow.path(start, target)):
         if workflow.phases.index(phase) > workflow.phases.index(leaving):  # rules guard forward moves
             check_exit(issue, leaving, gates)
-        _step(jira, issue.key, phase, allowed if i == 0 else jira.transitions(issue.key))
+        if i == 0:
+            _step(jira, issue.key, phase, allowed)
+        else:
+            _hop(jira, issue, leaving.jira_status, phase)
         result.passed.append(phase.name)
         leaving = phase
     _create_subtasks(jira, issue, target, actions, command_id, result)
