@@ -35,7 +35,9 @@ def analyze(origin: dict[str, Any], key: str, **_: Any) -> None:
         wording = f"{model}:{ANALYSIS.name}:v{ANALYSIS.version}"
         fhash = memory.analysis_hash(result.facts, issue.updated, wording)
         remembered = memory.recall_analysis(svc.db, issue.key, fhash)
-        phrased = remembered.phrased if remembered else phrase(svc.llm, ANALYSIS, result.facts, result.templates)
+        # Plain text, the model's and the template's alike: the card escapes all of it for Slack.
+        phrased = remembered.phrased if remembered else phrase(svc.llm, ANALYSIS, result.facts, result.templates,
+                                                               for_slack=False)
         note = provenance(phrased, svc.settings.OLLAMA_MODEL, len(ANALYSIS.fields))
         if remembered is not None:
             note += f" Remembered from {remembered.analysed_at:%Y-%m-%d %H:%M} UTC: nothing changed since."

@@ -62,7 +62,7 @@ def draft(origin: dict[str, Any], key: str, about: str | None = None, **_: Any) 
         svc = ctx.services
         issue, known = parallel([lambda: svc.jira.get_issue(key), lambda: store.load(svc.db, key)])
         workflow = svc.workflow_for(issue)
-        topic = TopicInput(issue, workflow, _facts(issue, known), known, svc.jamf)
+        topic = TopicInput(issue, workflow, _facts(issue, known), known, svc.jamf, about)
         analysis = analyse(issue, workflow, known, latest_for(svc.db, issue, known), None, svc.clock().date())
         facts, template = material(topic, about, analysis, draft_text(issue, workflow, about))
         text = phrase(svc.llm, DRAFT, facts, {"comment": template}, limit=DRAFT_MAX, for_slack=False)["comment"]

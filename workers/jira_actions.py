@@ -68,6 +68,8 @@ def set_priority(origin: dict[str, Any], key: str, priority: str, reason: str | 
     its reason and its expiry kept."""
     with job_context(origin) as ctx:
         svc = ctx.services
+        if not (reason or "").strip():  # the grammar asks for one; a job queued by anything else is held to it too
+            raise UserError(f"An override needs a reason: `priority {key} {escape(priority)} because …`.")
         name = svc.workflow.jira_priority(priority)
         expires = override_expiry(svc.clock(), days, date.fromisoformat(until) if until else None)
         if expires is not None and expires <= svc.clock():

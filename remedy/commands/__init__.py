@@ -47,6 +47,7 @@ from remedy.commands.jamf import (
 )
 from remedy.commands.model import Command, Help, PersonRef, Scope, When
 from remedy.commands.phases import PHASES, Phase
+from remedy.commands.priority import SetPriority
 from remedy.commands.team import (
     Blocked,
     Delegate,
@@ -68,7 +69,6 @@ from remedy.commands.ticket import (
     EditDraft,
     Move,
     PostComment,
-    SetPriority,
     Watch,
     Work,
 )

@@ -170,12 +170,14 @@ _ROWS: tuple[CommandSpec, ...] = (
                 details="A person is a mention, @handle, handle, email or a quoted full name."),
     CommandSpec("priority", "Ticket",
                 "priority [KEY] <P1..P4 | highest | high | medium | low | lowest> [for N days | until DATE] "
-                "[because <reason>]",
+                "because <reason>",
                 "Override the computed priority, with a reason (audited)",
-                ("priority P1 because CVE 8.8", "priority CPE-3222 P2", "priority CPE-3222 high because exploited",
+                ("priority P1 because CVE 8.8", "priority CPE-3222 P2 because the vendor fix slipped",
+                 "priority CPE-3222 high because exploited",
                  "priority CPE-3222 P1 for 3 days because exploited in the wild"),
                 E, "optional",
-                details="P1..P4 become Jira priorities as the workflow maps them (by default Highest, High, "
+                details="The reason is required: the queue and the analysis card show it beside the priority. "
+                "P1..P4 become Jira priorities as the workflow maps them (by default Highest, High, "
                 "Medium, Low); Jira's own names work as they are. The override wins over the computed "
                 "priority until you set another, or until it expires: `for 3 days`, `for 2 weeks`, "
                 "`until 2026-12-01` (the end of that day, UTC)."),

@@ -10,7 +10,7 @@ import difflib
 
 from pydantic import ValidationError
 
-from remedy.commands import bulk, jamf, team, ticket
+from remedy.commands import bulk, jamf, priority, team, ticket
 from remedy.commands import help as helps
 from remedy.commands.args import ArgError, Args, MissingKey, Parser
 from remedy.commands.catalog import CATALOG, LONGEST_PHRASE, PHRASES, match_phrase
@@ -30,7 +30,7 @@ _HELP_FLAGS = frozenset({"--help", "-h", "—help"})
 # one: `compliance reprot` is more likely `compliance report` than a bad `compliance` argument.
 _LONGER_CUTOFF = 0.8
 
-PARSERS: dict[str, Parser] = {**ticket.PARSERS, **team.PARSERS, **bulk.PARSERS, **jamf.PARSERS}
+PARSERS: dict[str, Parser] = {**ticket.PARSERS, **priority.PARSERS, **team.PARSERS, **bulk.PARSERS, **jamf.PARSERS}
 
 
 def parse(text: str, focus: str | None = None) -> Command | Help:

@@ -3,8 +3,9 @@ response cache, and a cool-down after a failure.
 
 ``ask`` never raises: any failure (not configured, down, slow, model not pulled, invalid JSON,
 an answer that doesn't fit the schema) returns None and the caller words the text from its
-template. After a failure the model is skipped for ``cooldown`` seconds, so a dead Ollama costs
-one timeout, not one per card.
+template. ``timeout`` bounds the whole call, not each read (remedy.llm.deadline): a server that
+trickles its answer costs the timeout, no more. After a failure the model is skipped for
+``cooldown`` seconds, so a dead Ollama costs one timeout, not one per card.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import httpx
 import ollama
 from redis import Redis
 from redis.exceptions import RedisError
+
+from remedy.llm.deadline import DeadlineExceeded, DeadlineTransport, within
 
 log = logging.getLogger("remedy.llm")
 CACHE_KEY = "remedy:llm:{model}:{use}:v{version}:{facts}"
@@ -56,6 +59,7 @@ class Llm:
     redis: Redis
     cooldown: float = 60.0
     calls: int = 0  # model calls made by this process (benchmarks and tests count them)
+    last_wait: float | None = None  # seconds the latest model call kept its caller waiting
     last_error: str | None = field(default=None)
     _ollama: ollama.Client | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -90,13 +94,19 @@ class Llm:
         started = time.monotonic()
         try:
             self.calls += 1
-            response = self._client().chat(model=self.model, messages=[{"role": "user", "content": prompt}],
-                                   format=use.schema(), options={"temperature": 0}, stream=False)
+            response = within(self.timeout, lambda: self._client().chat(
+                model=self.model, messages=[{"role": "user", "content": prompt}], format=use.schema(),
+                options={"temperature": 0}, stream=False))
             answer = _fields(response.message.content or "", use)
+        except DeadlineExceeded as exc:
+            self._failed(str(exc))
+            return None
         except (ollama.ResponseError, httpx.HTTPError, ValueError, OSError) as exc:
             self._failed(f"{type(exc).__name__}: {str(exc)[:120]}")
             return None
-        log.info("llm %s answered in %.2f s", use.name, time.monotonic() - started)
+        finally:
+            self.last_wait = time.monotonic() - started
+        log.info("llm %s answered in %.2f s", use.name, self.last_wait)
         if answer is None:
             self._failed("answer did not fit the schema")
         return answer
@@ -106,7 +116,7 @@ class Llm:
         # ~50 ms of CPU that 20 parallel cards would otherwise queue behind.
         with self._lock:
             if self._ollama is None:
-                self._ollama = ollama.Client(host=self.host, timeout=self.timeout)
+                self._ollama = ollama.Client(host=self.host, timeout=self.timeout, transport=DeadlineTransport())
             return self._ollama
 
     def _failed(self, why: str) -> None:

@@ -1,10 +1,15 @@
 """The grounding check: a model's text may only state what its facts object states.
 
-Every number (percentages and versions included), ticket key, @mention, link and person-like
-name in the text must appear in the facts; one that doesn't means the model invented it, and
-the caller uses its template instead. Rounding is allowed (95.23 → "95.2%" or "95%"), inventing
-is not. The check errs on the side of rejecting: a rejected text costs plainer words, an
-accepted invented number costs trust.
+Every number (percentages and versions included), priority level, ticket key, @mention, link, email
+address, domain and person-like name in the text must appear in the facts; one that doesn't means
+the model invented it, and the caller uses its template instead. Rounding is allowed (95.23 →
+"95.2%" or "95%"), inventing is not. The check errs on the side of rejecting: a rejected text costs
+plainer words, an accepted invented number costs trust.
+
+Names are read from capitalised words. Mid-sentence, a capitalised word is a proper noun, so one
+the facts don't contain (and that is not the product's vocabulary, remedy.llm.names) is invented.
+At a sentence's start every word is capitalised, so there only a common first name, or a word
+followed by a verb that wants a person ("Priya approved …"), counts as a name.
 """
 
 from __future__ import annotations
@@ -14,23 +19,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from remedy.llm.names import FIRST_NAMES, KNOWN_WORDS, NOT_NAME_ENDINGS, PERSON_VERBS, SUBJECT_WORDS
+
 KEY = re.compile(r"\b[A-Z][A-Z0-9]+-\d+\b")
 URL = re.compile(r"https?://[^\s|>]+", re.IGNORECASE)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A bare domain or host (evil.example, www.corp.example/login): dot-separated labels ending in letters.
+DOMAIN = re.compile(r"(?<![\w@/.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z](?:/\S*)?(?![\w-])",
+                    re.IGNORECASE)
 MENTION = re.compile(r"<[@#!][^>]*>|(?<![\w.])@[\w][\w.-]*")
 NUMBER = re.compile(r"(?<![\w])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w])\d+(?:\.\d+)*(?![\w])")
-# Two or more capitalised words in a row read as a name ("Bob Smith", "Acme Corp").
-NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)+\b")
+PRIORITY = re.compile(r"\bP[0-9]\b")
+# A run of capitalised words ("Bob", "Bob Smith", "Acme Corp"); CamelCase and ALL-CAPS are not names.
+CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*\b")
 WORD = re.compile(r"[a-z0-9]+")
-# Words the product itself uses; a capitalised run made of them is not a person.
-PRODUCT_WORDS = frozenset({
-    "jamf", "jira", "slack", "remedy", "mac", "macs", "macos", "pilot", "phase", "rollout", "verify", "done",
-    "investigation", "plan", "build", "test", "go", "no", "hold", "next", "ring", "rings", "all", "the",
-    "policy", "group", "fleet", "compliance", "rollback", "blocker", "blockers", "status", "update",
-    "security", "ticket", "tickets", "today", "tomorrow", "yesterday", "monday", "tuesday", "wednesday",
-    "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december", "day", "week", "risk", "high", "low",
-    "medium", "highest", "lowest", "summary", "suggested", "suggestion", "action", "actions",
-})
+# What may come right before a sentence's (or a list item's, or a parenthesis') first word.
+_OPENERS = frozenset(".!?:;([{\"'“‘«—–-•*>")
+_TRAILING = ".,;:!?)]}'\""
 
 
 @dataclass(frozen=True)
@@ -114,11 +119,45 @@ def check(text: str, facts: Known) -> Verdict:
     invented: list[str] = []
     invented += [k for k in KEY.findall(text) if k.lower() not in facts.tokens]
     invented += [u for u in URL.findall(text) if u.lower() not in facts.texts]
-    invented += [m for m in MENTION.findall(text) if _mention(m) in BROADCAST or _mention(m) not in facts.handles]
-    rest = URL.sub(" ", KEY.sub(" ", text))
+    invented += [e for e in EMAIL.findall(text) if e.lower() not in facts.texts]
+    rest = EMAIL.sub(" ", URL.sub(" ", text))
+    invented += [m for m in MENTION.findall(rest) if _mention(m) in BROADCAST or _mention(m) not in facts.handles]
+    rest = MENTION.sub(" ", rest)
+    invented += [d for d in DOMAIN.findall(rest) if d.rstrip(_TRAILING).lower() not in facts.texts]
+    rest = KEY.sub(" ", DOMAIN.sub(" ", rest))
+    invented += [p for p in PRIORITY.findall(rest) if p.lower() not in facts.words]
     invented += [n for n in NUMBER.findall(rest) if not _number_ok(n, facts)]
-    for name in NAME.findall(rest):
-        words = WORD.findall(name.lower())
-        if any(w not in facts.words and w not in PRODUCT_WORDS for w in words):
-            invented.append(name)
+    invented += _names(rest, facts)
     return Verdict(not invented, invented)
+
+
+def _names(text: str, facts: Known) -> list[str]:
+    found: list[str] = []
+    for run in CAPITALISED.finditer(text):
+        words = re.split(r"[ -]", run.group())
+        if _starts_sentence(text, run.start()) and not _named_at_start(words, text[run.end():]):
+            words = words[1:]  # capitalised because it starts the sentence: not a name by itself
+        if any(_unknown(w, facts) for w in words):
+            found.append(run.group())
+    return found
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    before = text[:at].rstrip(" \t")
+    return not before or before[-1] == "\n" or before[-1] in _OPENERS
+
+
+def _named_at_start(words: list[str], after: str) -> bool:
+    """Whether a sentence's first word is still a name: a common first name, or (alone) the subject
+    of a verb that wants a person."""
+    first = words[0].lower()
+    if first in FIRST_NAMES:
+        return True
+    verb = WORD.search(after.lower())
+    return (len(words) == 1 and verb is not None and verb.group() in PERSON_VERBS and first not in SUBJECT_WORDS
+            and not first.endswith(NOT_NAME_ENDINGS))
+
+
+def _unknown(word: str, facts: Known) -> bool:
+    low = word.lower()
+    return low not in facts.words and low not in KNOWN_WORDS

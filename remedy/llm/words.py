@@ -3,6 +3,12 @@
 Callers build a facts object and a template text per field (the template is always correct,
 only plainer); ``phrase`` asks the model once for every field, keeps each field that states
 nothing beyond the facts, escapes it for Slack and cuts it to Block Kit's limits.
+
+Who escapes what: the model's text is escaped here when ``for_slack``; a template is the caller's
+own text and is returned as given, because only the caller knows whether it is already mrkdwn. So a
+caller that puts Jira or user text in a template either escapes the template itself (exec summary,
+risks), escapes the template fields it posts (sync), or asks for plain text (``for_slack=False``)
+and escapes every field where it builds the message (analysis card, daily update, session update).
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ class Phrased:
 
 def phrase(llm: Llm | None, use: Use, facts: dict[str, Any], templates: dict[str, str],
            limit: int = SECTION_TEXT_MAX, for_slack: bool = True) -> Phrased:
-    """``for_slack`` escapes the model's text for mrkdwn; a Jira comment (plain text → ADF) is not
-    escaped, since Jira would show the entities literally."""
+    """``for_slack`` escapes the model's text for mrkdwn (templates are returned as the caller wrote
+    them: see the module's note); a Jira comment (plain text → ADF) is not escaped, since Jira would
+    show the entities literally."""
     answer = llm.ask(use, facts, templates) if llm is not None else None
     ground = known(facts)
     out: dict[str, str] = {}

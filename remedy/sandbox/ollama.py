@@ -38,6 +38,8 @@ from remedy.sandbox.ollama_state import (  # re-exported: tests import them from
     RecordedCall,
     Refuse,
     Reply,
+    Trickle,
+    canonical,
     grounded,
     injected,
     missing_model,
@@ -61,6 +63,7 @@ __all__ = [
     "RecordedCall",
     "Refuse",
     "Reply",
+    "Trickle",
     "canonical",
     "create_app",
     "grounded",
@@ -93,12 +96,6 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 def error(status: int, message: str) -> Response:
     return json_response({"error": message}, status)
-
-
-def canonical(name: str) -> str:
-    """Ollama's spelling of a model name: lowercased, ``:latest`` when no tag is given."""
-    name = name.strip().lower()
-    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 def pulled(state: OllamaState, name: str) -> bool:
@@ -247,6 +244,22 @@ def wait(state: OllamaState, environ: dict[str, Any], seconds: float) -> bool:
     return True
 
 
+def _trickled(state: OllamaState, environ: dict[str, Any], whole: Response, interval: float) -> Response:
+    """``whole``'s body one byte every ``interval`` seconds, until it is sent or the client hangs up."""
+    body = b"".join(whole.iter_encoded())
+
+    def drip() -> Iterator[bytes]:
+        for at in range(len(body)):
+            if not wait(state, environ, interval):
+                if not state.released.is_set():
+                    with state.lock:
+                        state.hung_up.append(time.monotonic())
+                return
+            yield body[at:at + 1]
+
+    return Response(drip(), content_type=whole.content_type)
+
+
 def _injected_words(failure: InjectedFailure) -> str:
     return _BUSY if failure.status == 503 else f"{HTTP_STATUS_CODES.get(failure.status, 'error')} (injected)"
 
@@ -276,6 +289,8 @@ def _generation(endpoint: Endpoint) -> Callable[[OllamaState, Request], Response
         outcome = state.decide(asked)
         if isinstance(outcome, Refuse):
             return error(outcome.status, outcome.error)
+        if isinstance(outcome, Trickle):
+            return _trickled(state, request.environ, _answer(asked, grounded(asked), started), outcome.interval)
         if isinstance(outcome, Hang):
             if not wait(state, request.environ, outcome.seconds):
                 return error(499, "request canceled")  # nobody is listening any more

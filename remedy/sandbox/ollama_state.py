@@ -5,7 +5,7 @@ The stand-in is *grounded* on purpose: it only repeats what the prompt says. For
 it returns an object that fits the JSON schema, each string field a sentence made of the facts JSON
 the prompt carries; for free text, a sentence of the prompt's own words. So with no script a careful
 AI layer accepts what it gets, and each adversarial script (:func:`skewed`, :func:`injected`,
-:func:`truncated`, :class:`Hang`, :func:`missing_model`) breaks exactly one thing. Same prompt, same
+:func:`truncated`, :class:`Hang`, :class:`Trickle`, :func:`missing_model`) breaks exactly one thing. Same prompt, same
 answer: nothing here is random.
 """
 
@@ -71,12 +71,21 @@ class Hang:
 
 
 @dataclass(frozen=True)
+class Trickle:
+    """The grounded answer, sent one byte every ``interval`` seconds after the headers: every read
+    finishes well within any per-read timeout, yet a 300-byte answer takes 30 s. It stops when the
+    client hangs up (the time is kept in :attr:`OllamaState.hung_up`) or the state is released."""
+
+    interval: float = 0.1
+
+
+@dataclass(frozen=True)
 class Refuse:
     status: int
     error: str
 
 
-Outcome = Answer | Hang | Refuse
+Outcome = Answer | Hang | Trickle | Refuse
 Reply = str | Outcome | Callable[[ChatRequest], "str | Outcome"]
 
 
@@ -93,6 +102,17 @@ class _Script:
     reply: Reply
     remaining: int | None  # None: until clear_scripts()
     when: str | None  # only for prompts containing this
+    model: str | None = None  # only for calls to this model (Ollama's spelling: "name:tag")
+
+    def applies(self, request: ChatRequest) -> bool:
+        return (self.when is None or self.when in request.prompt) and (
+            self.model is None or canonical(self.model) == canonical(request.model))
+
+
+def canonical(name: str) -> str:
+    """Ollama's spelling of a model name: lowercased, ``:latest`` when no tag is given."""
+    name = name.strip().lower()
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 # -- the grounded stand-in model -----------------------------------------------------------------------
@@ -250,14 +270,16 @@ class OllamaState(Faults):
     failures: list[InjectedFailure] = field(default_factory=list)
     calls: list[RecordedCall] = field(default_factory=list)
     scripts: list[_Script] = field(default_factory=list)
+    hung_up: list[float] = field(default_factory=list)  # when a client hung up on a trickled answer (monotonic)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     released: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    def script(self, reply: Reply, times: int | None = 1, when: str | None = None) -> None:
-        """Answer the next ``times`` calls (None: every call) whose prompt contains ``when`` with ``reply``:
-        a text, an outcome, or a function of the request returning either."""
+    def script(self, reply: Reply, times: int | None = 1, when: str | None = None, model: str | None = None) -> None:
+        """Answer the next ``times`` calls (None: every call) whose prompt contains ``when`` (and that ask
+        ``model``, when given) with ``reply``: a text, an outcome, or a function of the request returning
+        either. Scripts per model make two models answer the same prompt differently."""
         with self.lock:
-            self.scripts.append(_Script(reply, times, when))
+            self.scripts.append(_Script(reply, times, when, model))
 
     def script_wrong_numbers(self, times: int | None = 1, when: str | None = None) -> None:
         self.script(skewed, times, when)
@@ -271,6 +293,9 @@ class OllamaState(Faults):
     def script_timeout(self, seconds: float = 600.0, times: int | None = 1, when: str | None = None) -> None:
         self.script(Hang(seconds), times, when)
 
+    def script_trickle(self, interval: float = 0.1, times: int | None = 1, when: str | None = None) -> None:
+        self.script(Trickle(interval), times, when)
+
     def script_not_pulled(self, times: int | None = 1, when: str | None = None) -> None:
         self.script(missing_model, times, when)
 
@@ -281,7 +306,7 @@ class OllamaState(Faults):
     def decide(self, request: ChatRequest) -> Outcome:
         """Take the first script that applies (else the grounded answer) and log the call."""
         with self.lock:
-            script = next((s for s in self.scripts if s.when is None or s.when in request.prompt), None)
+            script = next((s for s in self.scripts if s.applies(request)), None)
             if script is not None and script.remaining is not None:
                 script.remaining -= 1
                 if script.remaining <= 0:

@@ -1,11 +1,15 @@
 """The analysis card: summary, risk, priority breakdown, next step, and the phase's suggestions as
-buttons (pressing one runs that command about the ticket)."""
+buttons (pressing one runs that command about the ticket).
+
+The worded fields arrive as plain text, the model's and the template's alike (the template carries
+Jira's summary, statuses and subtask names as Jira holds them), and are escaped here, once, so a
+summary such as ``<!channel> <http://evil|x>`` shows as text and pings nobody."""
 
 from __future__ import annotations
 
 from remedy.llm.words import Phrased
 from remedy.slack.blocks import Block, actions, command_button, context, header, section
-from remedy.slack.mrkdwn import escape
+from remedy.slack.mrkdwn import SECTION_TEXT_MAX, escape, truncate
 from remedy.workflow.template import Suggestion
 
 
@@ -23,14 +27,19 @@ def analysis_card(key: str, phrased: Phrased, suggestions: list[Suggestion], pri
     """``priority`` is mrkdwn from remedy.workflow.priority_view (its outside text is escaped there)."""
     blocks: list[Block] = [
         header(f"🔎 Analysis · {key}"),
-        section(f"*Summary* {phrased['summary']}"),
-        section(f"*Risk* {phrased['risk']}"),
+        _field("Summary", phrased["summary"]),
+        _field("Risk", phrased["risk"]),
     ]
     if priority:
         blocks.append(section(f"*Priority* {priority}"))  # already mrkdwn, outside text escaped
-    blocks.append(section(f"*Next* {phrased['next']}"))
+    blocks.append(_field("Next", phrased["next"]))
     if suggestions:
         blocks.append(actions([command_button(s.label, s.command, key, style="primary" if i == 0 else None)
                                for i, s in enumerate(suggestions)]))
     blocks.append(context(note))
-    return f"Analysis of {key}: {phrased['summary']}", blocks
+    return f"Analysis of {key}: {escape(phrased['summary'])}", blocks
+
+
+def _field(label: str, plain: str) -> Block:
+    head = f"*{label}* "
+    return section(head + truncate(escape(plain), SECTION_TEXT_MAX - len(head)))

@@ -54,7 +54,8 @@ def ticket_card(issue: Issue, workflow: WorkflowTemplate, jira_url: str | None,
         buttons.append(link_button("Open in Jira", url))
     blocks.append(section("*Next:* " + " · ".join(f"`{esc(s)}`" for s in nexts)))
     blocks.append(actions(buttons))
-    text = f"{issue.key} · {issue.summary} — {phase}, {issue.priority or 'no priority'}"
+    # The notification text is mrkdwn too: a Jira summary must not become a live <!channel> or link.
+    text = f"{issue.key} · {esc(issue.summary)} — {esc(phase)}, {esc(issue.priority or 'no priority')}"
     return text, blocks
 
 

@@ -2,7 +2,8 @@
 rules, the template wording of summary / risk / next step, and the phase's suggestions.
 
 The facts decide everything (risk, order, numbers); the model, when present, only rewords the
-three texts and is checked against these same facts (remedy.llm.words).
+three texts and is checked against these same facts (remedy.llm.words). The texts are plain, with
+Jira's words as Jira holds them: remedy.slack.analysis_card escapes them for Slack.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from remedy.workflow.template import Suggestion, WorkflowTemplate
 CVE = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.IGNORECASE)
 
 ANALYSIS = Use(
-    name="analysis", version=1,
+    # v2: the card's fields are kept (in the ticket's memory) as plain text, escaped when shown.
+    name="analysis", version=2,
     instructions=("You are remedy, the assistant of a macOS client-platform team. Write the analysis of one "
                   "app remediation ticket for the team's Slack: plain, specific, no greetings, no markdown "
                   "headings. Each field one or two short sentences."),

@@ -32,6 +32,7 @@ class TopicInput:
     facts: Facts | None  # what the ticket remediates, when its description says
     known: RemediationView | None
     jamf: JamfClient
+    about: str | None = None  # what the user asked the draft to be about, as typed
 
 
 Topic = Callable[[TopicInput], tuple[dict[str, Any], str]]
@@ -96,7 +97,7 @@ def compatibility(t: TopicInput) -> tuple[dict[str, Any], str]:
         return ({"compatibility": "unknown: the ticket does not say which app and version"},
                 f"macOS compatibility for {t.issue.key} is unknown: add “Bundle ID:” and “Target version:” to "
                 "the description so remedy can read the fleet.")
-    found = compat.compatibility(t.jamf, t.facts, t.issue.description_text)
+    found = compat.compatibility(t.jamf, t.facts, t.issue.description_text, compat.asked_from(t.about))
     return found.as_facts(), compat.template(found)
 
 

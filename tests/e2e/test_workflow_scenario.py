@@ -1,6 +1,11 @@
 """The roadmap's whole CPE-3222 workflow as one scenario — the very lines `remedy demo --scenario cpe-3222`
 plays (remedy_cli.demo.WORKFLOW) — through the real app: signed Slack requests → Bolt → RQ → the Jira,
-Jamf, Slack and Ollama simulators. After every step: what Jira, Jamf and Slack now hold."""
+Jamf, Slack and Ollama simulators. After every step: what Jira, Jamf and Slack now hold.
+
+The scenario runs in every wording mode, and passes the same assertions in each: the model words the
+texts; templates word them (no OLLAMA_HOST); the model is down (the simulator hangs past
+OLLAMA_TIMEOUT) or not pulled (404): one failed call, then the cool-down keeps remedy on templates.
+Only the number of model calls differs."""
 
 from __future__ import annotations
 
@@ -11,12 +16,14 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from remedy.audit import verify
 from remedy.sandbox.jamf_state import Policy
-from remedy.sandbox.run import HOME_CHANNEL
+from remedy.sandbox.run import HOME_CHANNEL, Sandbox
 from remedy_cli.demo import WORKFLOW, perform
 from remedy_cli.embedded import Runtime
 from tests.conftest import ROOT
@@ -28,6 +35,30 @@ KEY, PILOT, PHASE1 = "CPE-3222", 1, 2  # the simulator's group ids: "Pilot - Chr
 MAIN, ROLLBACK = "CPE-3222 Chrome 120.0.6099.109", "CPE-3222 Chrome rollback to 119.0.6045.199"
 SARAH_ACCOUNT = "5b10ac8d82e05b22cc7d4ef5"
 PACKAGE_FILE = "/CasperShare/Packages/GoogleChrome-120.0.6099.109.pkg"
+
+
+@dataclass(frozen=True)
+class Wording:
+    rt: Runtime
+    mode: str  # "model", "templates", "model down", "model not pulled"
+
+    def calls(self, asked: int) -> int:
+        """The simulator's call count after remedy asked the model ``asked`` times: each ask in model mode;
+        none in template mode; only the first when the model fails (the cool-down skips the rest)."""
+        return {"model": asked, "templates": 0}.get(self.mode, min(asked, 1))
+
+
+@pytest.fixture(params=["model", "templates", "model down", "model not pulled"])
+def wording(request: pytest.FixtureRequest, sandbox: Sandbox, tmp_path: Path) -> Iterator[Wording]:
+    settings: dict[str, object] = {
+        "model": {}, "templates": {"OLLAMA_HOST": None}, "model down": {"OLLAMA_TIMEOUT": 0.5},
+        "model not pulled": {"OLLAMA_MODEL": "llama3.2:1b"}}[request.param]
+    if request.param == "model down":
+        sandbox.ollama_state.script_timeout(times=None)  # every call hangs until the client gives up
+    rt = Runtime.start(sandbox, f"sqlite:///{tmp_path / 'remedy.db'}", REMEDY_RETRY_DELAYS=[0], REMEDY_JIRA_TRIES=1,
+                       **settings)
+    yield Wording(rt, request.param)
+    rt.stop()
 
 
 class Scenario:
@@ -72,12 +103,12 @@ def _open_subtasks(rt: Runtime) -> list[str]:
     return [s.summary for s in rt.sandbox.jira_state.subtasks(KEY) if s.status != "Done"]
 
 
-def test_the_whole_cpe_3222_workflow(runtime: Runtime) -> None:
-    rt, play = runtime, Scenario(runtime)
+def test_the_whole_cpe_3222_workflow(wording: Wording) -> None:
+    rt, play = wording.rt, Scenario(wording.rt)
     jira, jamf, slack, model = (rt.sandbox.jira_state, rt.sandbox.jamf_state, rt.sandbox.slack_state,
                                 rt.sandbox.ollama_state)
     comments = len(jira.comments(KEY))
-    _before_the_pilot(rt, play)
+    _before_the_pilot(wording, play)
     _policy_and_exit_checks(rt, play)
     _the_pilot(rt, play)
 
@@ -95,11 +126,11 @@ def test_the_whole_cpe_3222_workflow(runtime: Runtime) -> None:
     assert "*Go* for *Phase 1*" in _dms(rt, "U01ALICE") and "Sarah Chen" in _dms(rt, "U01ALICE")
 
     # daily update: in the thread (with its chart) and as a Jira comment, worded through the model.
-    calls, writes = len(model.calls), _jamf_writes(rt)
+    writes = _jamf_writes(rt)
     answer = play.step("/remedy daily update CPE-3222")
     assert answer.startswith("✅ Daily update for *CPE-3222* posted in its thread and as a Jira comment")
     assert any(c["text"].startswith("Daily update") for c in jira.comments(KEY)[comments:])
-    assert "Daily update · " in _thread(rt) and len(model.calls) == calls + 1
+    assert "Daily update · " in _thread(rt) and len(model.calls) == wording.calls(3)
 
     # escalate to the lead: a DM, a Jira comment and Sarah watching the ticket.
     answer = play.step("/remedy escalate CPE-3222 sarah because Phase 1 must finish before the CVE deadline")
@@ -116,7 +147,8 @@ def test_the_whole_cpe_3222_workflow(runtime: Runtime) -> None:
     assert jamf.policies and slack.messages(HOME_CHANNEL)  # everything happened in one thread, one Jamf
 
 
-def _before_the_pilot(rt: Runtime, play: Scenario) -> None:
+def _before_the_pilot(wording: Wording, play: Scenario) -> None:
+    rt = wording.rt
     jira, jamf, model = rt.sandbox.jira_state, rt.sandbox.jamf_state, rt.sandbox.ollama_state
     comments = len(jira.comments(KEY))
 
@@ -125,12 +157,14 @@ def _before_the_pilot(rt: Runtime, play: Scenario) -> None:
     assert "CPE-3222 · Chrome 120 security update" in _thread(rt)
     assert jira.status_of(KEY) == "Pilot" and jira.writes(KEY) == [] and not jamf.policies
 
-    # analyze and draft comment: the model words them; only Alice sees them; Jira is not touched.
+    # analyze and draft comment: the model words them (or the templates do); only Alice sees them; Jira is
+    # not touched.
     answer = play.step("/remedy analyze")
-    assert "Analysis · CPE-3222" in answer and "*Risk*" in answer and len(model.calls) == 1
+    assert "Analysis · CPE-3222" in answer and "*Risk*" in answer and len(model.calls) == wording.calls(1)
+    assert "*Priority* P2: CVE 8.8 (+40)" in answer and "Pilot success rate" in answer  # computed, in every mode
     assert "Analysis" not in _thread(rt) and jira.writes(KEY) == [] and not jamf.policies
     answer = play.step("/remedy draft comment")
-    assert "Draft comment for CPE-3222" in answer and len(model.calls) == 2
+    assert "Draft comment for CPE-3222" in answer and len(model.calls) == wording.calls(2)
     assert len(jira.comments(KEY)) == comments and "Draft comment" not in _thread(rt) and not jamf.policies
 
     # post comment: the draft lands once in Jira and in the thread.

@@ -125,3 +125,41 @@ def test_draft_then_post_lands_once_in_both_modes(wording: Runtime) -> None:
     wording.drain()
     comments = wording.sandbox.jira_state.comments("CPE-3222")
     assert len(comments) == before + 1 and "Phase 1" in str(comments[-1])
+
+
+# Each phase's suggestions, and what pressing each one shows: the command it names, run about the ticket.
+PHASES: dict[str, tuple[str, str | None, dict[str, str]]] = {
+    "Investigation": ("CPE-3301 (Zoom 5.17 audio crash fix)", None, {
+        "Check macOS compatibility": "macOS compatibility for Zoom 5.17.5:",
+        "Pilot group criteria": "Pilot group for CPE-3301: Pilot - Zoom, the workflow's first ring",
+        "Rollback scenarios": "No rollback policy exists for CPE-3301 yet"}),
+    "Plan": ("CPE-3301 (Zoom 5.17 audio crash fix)", "move CPE-3301 to plan", {
+        "Rollout timeline": "Proposed rollout for CPE-3301: Pilot (Pilot - Zoom, ≥ 90%, soak 24 h) → Phase 1",
+        "User communication": "Heads-up for Mac users: Zoom updates to 5.17.5 automatically",
+        "Jamf policy config": "✅ Jamf policy for *CPE-3301* created"}),
+    "Rollout": ("CPE-3445 (Slack 4.36 update)", None, {
+        "Compliance vs deadline": "📉 Compliance gaps:",
+        "Stragglers": "*CPE-3445* has no rollout yet, so no exceptions",  # Jamf rolls it out, not remedy
+        "Executive summary": "CPE-3445 (Slack 4.36 update) is in Rollout, no subtasks. Blocked by CPE-3301"}),
+}
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_each_phase_suggestion_button_runs_its_action(wording: Runtime, phase: str) -> None:
+    ticket, before, expected = PHASES[phase]
+    key = ticket.split()[0]
+    if before:
+        wording.slash(before)
+        wording.drain()
+        assert wording.sandbox.jira_state.status_of(key) == phase
+    text, blocks = _card(wording, f"analyze {key}")
+    assert f"{ticket} is in {phase}" in text
+    assert [b["text"]["text"] for b in buttons(blocks)] == list(expected)
+    for label, shows in expected.items():
+        pressed = wording.press(next(b for b in buttons(blocks) if b["text"]["text"] == label), ephemeral=True)
+        wording.drain()
+        view = wording.sandbox.slack_state.response_view(pressed.response_url)
+        assert view is not None and shows in block_texts(view.blocks), (label, view and block_texts(view.blocks))
+    if phase == "Plan":  # the one suggestion that writes: the install policy and its rollback, in Jamf
+        names = [p.name for p in wording.sandbox.jamf_state.policies.values()]
+        assert names == ["CPE-3301 Zoom 5.17.5"]  # no rollback policy: Jamf holds no older Zoom package

@@ -133,7 +133,7 @@ def test_unknown_ticket_forbidden_and_jira_down(runtime: Runtime) -> None:
     runtime.drain()
     assert "CPE-9999 not found" in _answer(runtime, missing)
     jira.forbid("CPE-3445")
-    denied = runtime.slash("priority CPE-3445 P2")
+    denied = runtime.slash("priority CPE-3445 P2 because vendor delay")
     runtime.drain()
     assert _answer(runtime, denied).startswith("❌") and "permission" in _answer(runtime, denied).lower()
     jira.fail_next(503, times=20)
@@ -225,7 +225,7 @@ def test_blocked_lists_what_waits_on_what(runtime: Runtime) -> None:
 
 
 def test_priority_by_jira_name(runtime: Runtime) -> None:
-    runtime.slash("priority CPE-3445 lowest")
+    runtime.slash("priority CPE-3445 lowest because cosmetic only")
     runtime.drain()
     assert runtime.sandbox.jira_state.priority_of("CPE-3445") == "Lowest"
 

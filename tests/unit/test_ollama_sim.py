@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from remedy.doctor import run_checks
 from remedy.llm.grounding import check, known
-from remedy.sandbox.ollama import INJECTION, Answer, Hang, OllamaState, Refuse
+from remedy.sandbox.ollama import INJECTION, Answer, Hang, OllamaState, Refuse, Trickle
 from remedy.sandbox.run import Sandbox
 from remedy_cli.embedded import Runtime
 
@@ -198,6 +198,46 @@ def test_scripts_by_prompt_by_count_and_by_function(client: ollama.Client, state
     assert _chat(client).message.content == f"1 message(s) to {MODEL}"  # times=None: until cleared
     state.clear_scripts()
     assert _chat(client).message.content != f"1 message(s) to {MODEL}"
+
+
+def test_scripts_by_model_make_two_models_answer_differently(client: ollama.Client, state: OllamaState) -> None:
+    state.models.append("qwen2.5:3b")
+    state.script("Chrome first: this is P1.", times=None, model="llama3.2:3b")
+    state.script("Chrome can wait: P4.", times=None, model="QWEN2.5:3b")  # names compare as Ollama's do
+    assert _chat(client).message.content == "Chrome first: this is P1."
+    other = client.chat(model="qwen2.5:3b", messages=USER, options={"temperature": 0})
+    assert other.message.content == "Chrome can wait: P4."
+    assert [c.model for c in state.calls] == ["llama3.2:3b", "qwen2.5:3b"]
+
+
+def test_a_trickle_outlasts_every_per_read_timeout(sandbox: Sandbox, state: OllamaState, client: ollama.Client
+                                                    ) -> None:
+    """One byte every 0.1 s: a client whose reads may each take 0.5 s never times out, so only a deadline
+    for the whole call ends it. Hanging up stops the trickle, and the simulator notes when."""
+    state.script_trickle(interval=0.1)
+    ended: list[BaseException] = []
+    reader = httpx.Client(base_url=sandbox.ollama.url, timeout=0.5)
+
+    def read_slowly() -> None:
+        try:
+            with reader.stream("POST", "/api/chat", json={"model": MODEL, "messages": USER, "stream": False}) as r:
+                for _ in r.iter_bytes():
+                    if time.monotonic() - started > 1.2:
+                        raise TimeoutError("gave up")  # a client with a deadline hangs up
+        except TimeoutError as exc:
+            ended.append(exc)
+
+    started = time.monotonic()
+    caller = threading.Thread(target=read_slowly)
+    caller.start()
+    caller.join(timeout=5)
+    reader.close()
+    assert ended and isinstance(state.calls[0].outcome, Trickle)  # still arriving after 1.2 s: no read timed out
+    deadline = time.monotonic() + 2
+    while not state.hung_up and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert state.hung_up and state.hung_up[0] - started < 1.2 + 0.5
+    assert _chat(client).message.content  # the next call is answered at once
 
 
 def test_injected_failures_answer_as_ollama_does(client: ollama.Client, state: OllamaState) -> None:

@@ -3,13 +3,11 @@ and stable order, overrides (winning, audited, expiring), and `priorities` / `my
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -296,37 +294,6 @@ def test_my_queue_lists_my_open_tickets_in_order_with_why(runtime: Runtime) -> N
     assert "no open tickets" in _run(runtime, "priorities", user="U03JSMITH")  # his CPE-3301 went to alice
 
 
-def test_ordering_is_identical_whichever_model_is_configured(runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
-    """Two scripted models that would each rank differently: the queue is the same, and no model was asked."""
-    import ollama
-
-    scripts = {"scripted-zoom-first": ["CPE-3301", "CPE-3445", "CPE-3222"],
-               "scripted-slack-first": ["CPE-3445", "CPE-3222", "CPE-3301"]}
-    asked: list[str] = []
-
-    class Scripted:
-        def __init__(self, **_: Any) -> None:
-            pass
-
-        def chat(self, model: str, **_: Any) -> Any:
-            asked.append(model)
-            content = json.dumps({"order": scripts[model], "priority": "P1"})
-            return SimpleNamespace(message=SimpleNamespace(content=content))
-
-    monkeypatch.setattr(ollama, "Client", Scripted)
-    _alice_has_three(runtime)
-    answers = []
-    for model in scripts:
-        settings = runtime.services.settings.model_copy(update={"OLLAMA_HOST": "http://127.0.0.1:9",
-                                                                "OLLAMA_MODEL": model})
-        monkeypatch.setattr(runtime.services, "settings", settings)
-        runtime.services.__dict__.pop("llm", None)  # a cached client would keep the first model
-        answers.append(_queue(runtime))
-    assert answers[0] == answers[1] and answers[0][0] == CHROME_LINE
-    assert asked == []
-
-
 def _audit(rt: Runtime, action: str) -> list[AuditEvent]:
     with rt.services.db.session() as s:
         return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
@@ -345,6 +312,16 @@ def test_override_wins_is_marked_and_audited(runtime: Runtime) -> None:
     assert (event.data["priority"], event.data["reason"], event.data["expires"]) == ("Highest", "exploited in the wild",
                                                                                      None)
     assert runtime.sandbox.jira_state.priority_of("CPE-3301") == "Highest"
+
+
+def test_an_override_without_a_reason_is_refused_with_the_syntax(runtime: Runtime) -> None:
+    answer = _run(runtime, "priority CPE-3301 P1", user=SARAH)
+    assert "An override needs a reason" in answer and "`priority CPE-3301 P1 because …`" in answer
+    answer = _run(runtime, "priority CPE-3301 P1 for 3 days because", user=SARAH)  # "because" and nothing after
+    assert "`priority CPE-3301 P1 for 3 days because …`" in answer
+    assert runtime.sandbox.jira_state.priority_of("CPE-3301") == "Medium" and _audit(runtime, "jira.priority") == []
+    shown = _run(runtime, "help priority")
+    assert "[for N days | until DATE] because &lt;reason&gt;`" in shown and "The reason is required" in shown
 
 
 def test_an_expired_override_no_longer_wins(runtime: Runtime) -> None:
