@@ -9,7 +9,7 @@ from remedy.parallel import parallel
 from remedy.remediation import rings, store
 from remedy.remediation.exceptions import PAGE_SIZE, DeviceException, explain, flagged, package_mb
 from remedy.remediation.facts import facts_from_issue
-from remedy.remediation.progress import Progress, compliance_text, keep, measure_progress
+from remedy.remediation.progress import Progress, compliance_text, keep, measure_early, measured
 from remedy.remediation.rings import FleetCounts
 from remedy.slack import blocks
 from remedy.slack.mrkdwn import escape
@@ -26,9 +26,11 @@ def compliance(origin: dict[str, Any], key: str, **_: Any) -> None:
     trends and daily updates, and from the second one on a compliance-over-time chart is attached."""
     with job_context(origin) as ctx:
         svc = ctx.services
-        facts = facts_from_issue(svc.jira.get_issue(key))
         known = store.load(svc.db, key)
-        progress = measure_progress(svc.jamf, svc.db, facts, known, svc.clock())
+        now = svc.clock()
+        early = measure_early(svc.jamf, svc.db, known, now)  # Jamf measured while Jira is read
+        facts = facts_from_issue(svc.jira.get_issue(key))
+        progress = measured(svc.jamf, svc.db, facts, known, now, early)
         snapshot = svc.actions.run_once(ctx.key("snapshot"), "compliance.snapshot", key,
                                         do=lambda: keep(svc.db, progress)).external_id
         line = compliance_text(progress)

@@ -12,16 +12,15 @@ is one "No change since …" line in the thread, with no Jira comment and no cha
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from remedy.commands.catalog import Role
 from remedy.jira.models import Issue
-from remedy.parallel import parallel, started
+from remedy.parallel import parallel
 from remedy.remediation import decisions, store
 from remedy.remediation.facts import Facts, facts_from_issue
-from remedy.remediation.progress import Progress, keep, measure_progress
+from remedy.remediation.progress import Early, keep, measure_early, measured
 from remedy.remediation.store import RemediationView
 from remedy.slack import blocks
 from remedy.slack.cards import browse_url, phase_name
@@ -37,9 +36,6 @@ from remedy.updates.history import (
     stored_updates,
 )
 from workers.context import PERMANENT, JobContext, audit, jira_comment, job_context, require_role, thread_reply
-
-# A measurement started before the ticket was read, and the app facts it was started for.
-Early = tuple[Facts, Callable[[], list[Any]]]
 
 
 @dataclass(frozen=True)
@@ -92,7 +88,7 @@ def publish(ctx: JobContext, key: str, no_jira: bool) -> Published:
     svc = ctx.services
     known = store.load(svc.db, key)
     own, previous = own_and_previous(stored_updates(svc.db, key), ctx.job_id)
-    early = _measure_early(ctx, known) if own is None else None
+    early = measure_early(svc.jamf, svc.db, known, svc.clock()) if own is None else None
     issue = svc.jira.get_issue(key)
     facts = own.facts if own is not None else decide_facts(ctx, issue, known, previous, no_jira, early)
     if facts.get("unchanged"):
@@ -102,26 +98,13 @@ def publish(ctx: JobContext, key: str, no_jira: bool) -> Published:
     return _publish_changed(ctx, issue, known, facts, no_jira)
 
 
-def _measure_early(ctx: JobContext, known: RemediationView | None) -> Early | None:
-    """Measure Jamf by the remediation's recorded facts while Jira is read (used if the ticket still says them)."""
-    if known is None:
-        return None
-    svc = ctx.services
-    now = svc.clock()
-    return known.facts, started([lambda: measure_progress(svc.jamf, svc.db, known.facts, known, now)])
-
-
 def decide_facts(ctx: JobContext, issue: Issue, known: RemediationView | None, previous: StoredUpdate | None,
                  no_jira: bool, early: Early | None = None) -> dict[str, Any]:
     """Measure (or take ``early``'s measurement when the ticket names the same app and version), keep the
     snapshot, compute the facts, and record them in the audit trail."""
     svc, key = ctx.services, issue.key
     now = svc.clock()
-    facts_now = facts_from_issue(issue)
-    if early is not None and early[0] == facts_now:
-        progress: Progress = early[1]()[0]
-    else:
-        progress = measure_progress(svc.jamf, svc.db, facts_now, known, now)
+    progress = measured(svc.jamf, svc.db, facts_from_issue(issue), known, now, early)
     svc.actions.run_once(ctx.key(f"daily:{key}:snapshot"), "compliance.snapshot", key,
                          do=lambda: keep(svc.db, progress))
     workflow = svc.workflow_for(issue)

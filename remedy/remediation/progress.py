@@ -5,12 +5,15 @@ here, so the numbers a daily update states are the numbers `compliance` shows at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from remedy.db.session import Database
 from remedy.jamf import JamfClient
 from remedy.jamf.models import ComplianceCount
+from remedy.parallel import started
 from remedy.remediation import rings
 from remedy.remediation.facts import Facts
 from remedy.remediation.measure import (
@@ -82,3 +85,29 @@ def compliance_text(p: Progress) -> str:
     if failures:
         lines.append(f"Macs that need a hand: `exceptions {key}`")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Early:
+    """A measurement started by the remediation's recorded app and version while Jira is read."""
+
+    facts: Facts
+    result: Callable[[], list[Any]]
+
+
+def measure_early(jamf: JamfClient, db: Database, known: RemediationView | None, now: datetime) -> Early | None:
+    """Start measuring what remedy recorded for the ticket (None when it recorded nothing)."""
+    if known is None:
+        return None
+    return Early(known.facts, started([lambda: measure_progress(jamf, db, known.facts, known, now)]))
+
+
+def measured(jamf: JamfClient, db: Database, facts: Facts, known: RemediationView | None, now: datetime,
+             early: Early | None) -> Progress:
+    """``early``'s measurement when the ticket still names the app and version it was started for (the
+    usual case: a change of target is rare), else a measurement of what the ticket says now."""
+    if early is not None and early.facts == facts:
+        found: Progress = early.result()[0]
+        return found
+    return measure_progress(jamf, db, facts, known, now)
+
