@@ -99,7 +99,7 @@ class Llm:
                 options={"temperature": 0}, stream=False))
             answer = _fields(response.message.content or "", use)
         except DeadlineExceeded as exc:
-            self._failed(str(exc))
+            self._failed(f"Timeout: {exc}")  # doctor and the logs say what kind of failure it was
             return None
         except (ollama.ResponseError, httpx.HTTPError, ValueError, OSError) as exc:
             self._failed(f"{type(exc).__name__}: {str(exc)[:120]}")
