@@ -26,6 +26,7 @@ import pytest
 from tests.chaos.commands import STARTS, Run, finished, report, retry_after_done
 from tests.chaos.conftest import ChaosReport
 from tests.chaos.procs import Proc, Said, Stack, stack, wait_for
+from workers.main import MAINTENANCE_INTERVAL
 
 SEED = int(os.environ.get("REMEDY_CHAOS_SEED") or random.SystemRandom().randrange(1 << 31))
 KILLS = 20
@@ -79,8 +80,11 @@ class Killer:
 
     def _recovered(self, job_id: str, said: Said, user: str) -> None:
         """The new worker's start-up maintenance retries the dead run, or fails it (❌ + Retry)."""
+        # Usually the new worker's start-up maintenance finds it. A heartbeat the killed work horse had
+        # already handed to the kernel can land after expire_started, though; then the next periodic
+        # maintenance does (every MAINTENANCE_INTERVAL s; the poll keeps the entry expired meanwhile).
         wait_for(f"RQ to notice job {job_id}'s dead run", lambda: self.st.status(job_id) != "started"
-                 or not self.st.expire_started(job_id), 60)
+                 or not self.st.expire_started(job_id), MAINTENANCE_INTERVAL + 40)
         if self.st.status(job_id) != "failed":
             return
         retry = wait_for("❌ with a Retry button", lambda: self.st.retry_button(said.response_url), 30)
