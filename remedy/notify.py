@@ -171,10 +171,12 @@ def _post_channel(ctx: JobLike, channel: str, key: str, issue: Issue | None, tex
     svc = ctx.services
 
     def fresh() -> str:
-        return cards.status_line(svc.jira.get_issue(key), svc.workflow, svc.settings.JIRA_URL)
+        read = svc.jira.get_issue(key)
+        return cards.status_line(read, svc.workflow_for(read), svc.settings.JIRA_URL)
 
-    # With the ticket read after the change, the thread's title line shows the new phase at once.
-    status = cards.status_line(issue, svc.workflow, svc.settings.JIRA_URL) if issue else fresh
+    # With the ticket read after the change, the thread's title line shows the new phase at once, in the
+    # words of the ticket's own workflow template.
+    status = cards.status_line(issue, svc.workflow_for(issue), svc.settings.JIRA_URL) if issue else fresh
     svc.poster.reply(channel, key, status, text, [blocks.section(text)], ctx.key(f"notify:{event}:channel"))
 
 

@@ -33,7 +33,7 @@ def _progresses(ctx: JobContext, issues: list[Issue]) -> list[Progress | None]:
 
 def _resolve(ctx: JobContext, where: dict[str, Any]) -> Resolved:
     svc = ctx.services
-    return scope.resolve(svc.jira, where, ctx.user, svc.db, svc.team, svc.workflow)
+    return scope.resolve(svc.jira, where, ctx.user, svc.db, svc.team, svc.templates)
 
 
 def focus_epic(origin: dict[str, Any], key: str, **_: Any) -> None:
@@ -54,7 +54,7 @@ def focus_epic(origin: dict[str, Any], key: str, **_: Any) -> None:
             ctx.show(head, [blocks.section(head)])
             return
         measured = _progresses(ctx, stories)
-        rows = [[s.key, phase_of(s, svc.workflow), s.assignee.display_name if s.assignee else "unassigned",
+        rows = [[s.key, phase_of(s, svc.templates), s.assignee.display_name if s.assignee else "unassigned",
                  f"{p.percent:.1f}%" if p else "—", ", ".join(blockers(s)) or "—"]
                 for s, p in zip(stories, measured, strict=True)]
         lines = bulk_card.table(("key", "phase", "assignee", "compliance", "blockers"), rows, (10, 13, 16, 10, 24))
@@ -70,8 +70,8 @@ def batch_comment(origin: dict[str, Any], body: str, scope: dict[str, Any] | Non
         found = _resolve(ctx, scope or {})
         if not found.issues:
             raise UserError(f"No tickets in {escape(found.describe)}: nothing to comment on.")
-        wf = ctx.services.workflow
-        lines = [f"• *{i.key}* {escape(truncate(i.summary, 60))} · {escape(phase_of(i, wf))} · "
+        templates = ctx.services.templates
+        lines = [f"• *{i.key}* {escape(truncate(i.summary, 60))} · {escape(phase_of(i, templates))} · "
                  f"{escape(i.assignee.display_name) if i.assignee else 'unassigned'}" for i in found.issues]
         _open_card(ctx, "comment", [i.key for i in found.issues], lines, found.describe, body)
 
@@ -86,12 +86,10 @@ def close_all_resolved(origin: dict[str, Any], scope: dict[str, Any] | None = No
         svc = ctx.services
         require_role(ctx, Role.ENGINEER, "Closing tickets", "close all resolved")
         found = _resolve(ctx, scope or {})
-        ready = closing.candidates(svc.jamf, svc.db, svc.workflow, found.issues, svc.clock())
+        ready = closing.candidates(svc.jamf, svc.db, svc.templates, found.issues, svc.clock())
         if not ready:
-            target = svc.workflow.rings[-1].threshold
             ctx.done(f"Nothing to close in {escape(found.describe)} ({len(found.issues)} tickets): none has a Jira "
-                     f"resolution, or is in {svc.workflow.phases[-2].name} with its subtasks done and "
-                     f"≥ {target:g}% compliant.")
+                     f"resolution, or {escape(closing.requirement(svc.templates, found.issues))}.")
             return
         summaries = {i.key: i.summary for i in found.issues}
         lines = [f"• *{c.key}* {escape(truncate(summaries[c.key], 60))} · {escape(c.why)}" for c in ready]
@@ -131,11 +129,11 @@ def compliance_report(origin: dict[str, Any], scope: dict[str, Any] | None = Non
         if not found.issues:
             raise UserError(f"No tickets in {escape(found.describe)}: nothing to report.")
         rows = [Row.of(i, p) for i, p in zip(found.issues, _progresses(ctx, found.issues), strict=True)]
-        now, target = svc.clock(), svc.workflow.rings[-1].threshold
+        now, targets = svc.clock(), svc.templates.targets(found.issues)  # each ticket's own template's
         title = f"Compliance report · {found.describe} · {now:%Y-%m-%d %H:%M} UTC"
         lines = bulk_card.table(("ticket", "app", "target", "devices", "compl.%", "fail", "deadline", "status"),
                                 [r.cells() for r in rows], (10, 14, 14, 7, 7, 4, 10, 12))
-        head = f"📋 *{escape(title)}*: {summary(rows, target)}"
+        head = f"📋 *{escape(title)}*: {summary(rows, targets)}"
         posted = svc.poster.post_once(ctx.channel, head, bulk_card.code_sections(head, lines), ctx.key("report"))
         stem = f"compliance-report-{now:%Y%m%d-%H%M}"
         parallel([

@@ -110,7 +110,7 @@ def _comment_all(ctx: JobContext, view: store.OpView, issues: list[Issue]) -> di
         now = svc.clock()
         progress = parallel([lambda i=i: scope.progress_of(svc.jamf, svc.db, i, now) for i in issues])  # type: ignore[misc]
     sign = f"\n\n— {actor_name(ctx)}, via remedy"
-    texts = {i.key: scope.fill(body, scope.values_for(i, svc.workflow, p)) + sign
+    texts = {i.key: scope.fill(body, scope.values_for(i, svc.templates, p)) + sign
              for i, p in zip(issues, progress, strict=True)}
     work = _comment_once(ctx, view.id, texts, "comment")
     return _run(ctx, view, [i.key for i in issues], work, "jira.comment", len(view.keys) - len(view.failed()))
@@ -119,9 +119,10 @@ def _comment_all(ctx: JobContext, view: store.OpView, issues: list[Issue]) -> di
 def _close_all(ctx: JobContext, view: store.OpView, issues: list[Issue]) -> dict[str, Outcome]:
     svc = ctx.services
     already = len(view.keys) - len(view.failed())
-    moved = {i.key: Outcome(i.key, True, "already closed") for i in issues if closing.is_closed(i, svc.workflow)}
+    own = {i.key: svc.workflow_for(i) for i in issues}  # Done is the last phase of each ticket's template
+    moved = {i.key: Outcome(i.key, True, "already closed") for i in issues if closing.is_closed(i, own[i.key])}
     still = [i for i in issues if i.key not in moved]
-    groups, outcomes = closing.plan(svc.jira, [i.key for i in still], svc.workflow)
+    groups, outcomes = closing.plan(svc.jira, [i.key for i in still], own)
     ids, one_by_one = {i.key: i.id for i in still}, []
     for transition, keys in groups.items():
         bulk = closing.bulk_close(svc.jira, keys, transition, ids, BULK_POLL) if len(keys) > 1 else None
@@ -129,7 +130,7 @@ def _close_all(ctx: JobContext, view: store.OpView, issues: list[Issue]) -> dict
             one_by_one += keys
         else:
             outcomes.update(bulk)
-    outcomes.update(_run(ctx, view, one_by_one, closing.transition_one(svc.jira, svc.workflow), "jira.close",
+    outcomes.update(_run(ctx, view, one_by_one, closing.transition_one(svc.jira, own), "jira.close",
                          already))
     moved.update({k: o for k, o in outcomes.items() if o.ok})
     whys: dict[str, str] = json.loads(view.body or "{}")

@@ -45,7 +45,7 @@ def weekly(origin: dict[str, Any], slot: str = "", late: bool = False, **_: Any)
 
 
 def _everything(svc: Services) -> list[Issue]:
-    statuses = [p.jira_status for p in svc.workflow.phases]
+    statuses = svc.templates.statuses()  # every template's: each ticket is counted in its own phases
     return [i for i in svc.jira.search(in_list("status", statuses) + " ORDER BY key ASC", max_results=100)
             if i.issue_type.casefold() not in _NOT_REMEDIATIONS]
 
@@ -54,7 +54,7 @@ def _scoped(ctx: JobContext, scope: dict[str, Any]) -> tuple[list[Issue], str]:
     svc = ctx.services
     if (scope.get("kind") or "default") == "default":
         return _everything(svc), "all remediations"
-    found = resolve(svc.jira, scope, ctx.user, svc.db, svc.team, svc.workflow)
+    found = resolve(svc.jira, scope, ctx.user, svc.db, svc.team, svc.templates)
     return [i for i in found.issues if i.issue_type.casefold() not in _NOT_REMEDIATIONS], found.describe
 
 
@@ -63,7 +63,7 @@ def _facts(svc: Services, issues: list[Issue], label: str, period: str) -> ExecF
     open_issues = [i for i in issues if not i.is_done]
     gathered = gather(svc, open_issues, now)
     risks = evaluate(gathered.inputs, load_insight_settings(svc.settings.REMEDY_CONFIG_DIR))
-    return build(svc.db, svc.workflow, label, period, issues, gathered, risks, now)
+    return build(svc.db, svc.templates, label, period, issues, gathered, risks, now)
 
 
 def _publish(ctx: JobContext, facts: ExecFacts, channel: str, key: str) -> Posted:

@@ -14,27 +14,30 @@ from remedy.remediation.facts import facts_from_issue
 from remedy.remediation.gaps import Gap, line, ordered
 from remedy.remediation.measure import measure
 from remedy.slack import blocks
+from remedy.workflow.templates import rolling_phases
 from workers.context import JobContext, audit, job_context
 
 READ_GAPS = "read.compliance_gaps"
 
 
 def compliance_gaps(origin: dict[str, Any], key: str | None = None, **_: Any) -> None:
-    """Tickets from the pilot phase on, measured live, below the last ring's threshold; the urgent
-    ones (due within a week or overdue) first, with the pace needed to make the date."""
+    """Tickets from their template's pilot phase on, measured live, below the threshold of that
+    template's last ring; the urgent ones (due within a week or overdue) first, with the pace needed
+    to make the date."""
     with job_context(origin) as ctx:
-        svc = ctx.services
-        names = [p.name for p in svc.workflow.phases]
-        # From the pilot up to (not including) the last phase: the remediations that are rolling out.
-        rolling = [p.jira_status for p in svc.workflow.phases[names.index(svc.workflow.pilot_phase):-1]]
-        issues = list(svc.jira.search(in_list("status", rolling) + " ORDER BY key ASC"))
+        svc, templates = ctx.services, ctx.services.templates
+        # Every template's rolling statuses in one search, then each ticket judged by its own template.
+        found = svc.jira.search(in_list("status", templates.statuses(rolling_phases)) + " ORDER BY key ASC")
+        issues = [i for i in found if templates.in_phases(i, rolling_phases)]
         readable, unclear = _split(issues)
         today = svc.clock().date()
-        target = svc.workflow.rings[-1].threshold
+        targets = templates.targets(issues)
         counts = parallel([_measure(ctx, issue) for issue in readable])
-        gaps = [Gap(facts_from_issue(i), c, target, i.due_date, today) for i, c in zip(readable, counts, strict=True)]
+        gaps = [Gap(facts_from_issue(i), c, targets[i.key], i.due_date, today)
+                for i, c in zip(readable, counts, strict=True)]
         urgent, later = ordered(gaps)
-        _answer(ctx, urgent, later, unclear, len(issues), target)
+        _answer(ctx, urgent, later, unclear, len(issues), sorted(set(targets.values()), reverse=True)
+                or [templates.default.rings[-1].threshold])
 
 
 def _split(issues: list[Issue]) -> tuple[list[Issue], list[str]]:
@@ -53,14 +56,18 @@ def _measure(ctx: JobContext, issue: Issue) -> Callable[[], Any]:
 
 
 def _answer(ctx: JobContext, urgent: list[Gap], later: list[Gap], unclear: list[str], total: int,
-            target: float) -> None:
+            targets: list[float]) -> None:
+    """``targets``: the distinct targets of the tickets in rollout, highest first (one per template)."""
+    target: float | list[float] = targets[0] if len(targets) == 1 else targets
     read: dict[str, Any] = {"target_percent": target, "in_rollout": total, "urgent": [g.facts.key for g in urgent],
                             "later": [g.facts.key for g in later], "unclear": unclear}
     if not urgent and not later:
         note = f" ({', '.join(unclear)} don't say what they remediate)" if unclear else ""
+        goal = f"{targets[0]:g}%" if len(targets) == 1 else "their targets (" + " / ".join(
+            f"{t:g}%" for t in targets) + ")"
         parallel([lambda: audit(ctx, READ_GAPS, "compliance-gaps", **read),
                   lambda: ctx.done(f"No compliance gaps: the {total} remediation(s) in rollout are at or above "
-                                   f"{target:g}%{note}.")])
+                                   f"{goal}{note}.")])
         return
     parts = []
     if urgent:

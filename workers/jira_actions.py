@@ -8,7 +8,7 @@ from typing import Any
 from remedy.commands import PersonRef
 from remedy.db.models import PriorityOverride
 from remedy.errors import UserError
-from remedy.jira.models import JiraUser
+from remedy.jira.models import Issue, JiraUser
 from remedy.notify import notify_phase_change, watchers_later
 from remedy.packages import records
 from remedy.parallel import parallel
@@ -70,11 +70,10 @@ def set_priority(origin: dict[str, Any], key: str, priority: str, reason: str | 
         svc = ctx.services
         if not (reason or "").strip():  # the grammar asks for one; a job queued by anything else is held to it too
             raise UserError(f"An override needs a reason: `priority {key} {escape(priority)} because …`.")
-        name = svc.workflow.jira_priority(priority)
         expires = override_expiry(svc.clock(), days, date.fromisoformat(until) if until else None)
         if expires is not None and expires <= svc.clock():
             raise UserError(f"{until} has passed; give a date from today on.")
-        issue, _ = parallel([lambda: svc.jira.get_issue(key), lambda: svc.jira.set_priority(key, name)])
+        issue, name = _prioritised(ctx, key, priority)
         svc.actions.run_once(ctx.key("override"), "priority.override", key, do=lambda: record_override(
             ctx, key, name, reason, expires))
         why = f" because {escape(reason)}" if reason else ""
@@ -83,6 +82,21 @@ def set_priority(origin: dict[str, Any], key: str, priority: str, reason: str | 
                f"🎚 *{escape(actor_name(ctx))}* set *{key}* to *{escape(name)}*{lasts}{why}",
                f"*{key}* priority is *{escape(name)}*{lasts}.", "jira.priority", priority=name, reason=reason,
                expires=expires.isoformat() if expires else None)
+
+
+def _prioritised(ctx: JobContext, key: str, priority: str) -> tuple[Issue, str]:
+    """Set the Jira priority ``priority`` (P1…) stands for in the ticket's own template; the ticket and
+    that name. When every template maps it alike (the usual case) the ticket is read beside the write."""
+    svc = ctx.services
+    names = {t.jira_priority(priority) for t in svc.templates.all()}
+    if len(names) == 1:
+        name = names.pop()
+        issue, _ = parallel([lambda: svc.jira.get_issue(key), lambda: svc.jira.set_priority(key, name)])
+        return issue, name
+    issue = svc.jira.get_issue(key)
+    name = svc.workflow_for(issue).jira_priority(priority)
+    svc.jira.set_priority(key, name)
+    return issue, name
 
 
 def record_override(ctx: JobContext, key: str, name: str, reason: str | None, expires: datetime | None) -> str:

@@ -128,7 +128,7 @@ def _changes(ctx: JobContext, mine: list[Issue], seen: datetime, skip: set[str])
     svc, keys = ctx.services, [i.key for i in mine]
     now = svc.clock()
     others = memory.events(svc.db, seen, now, other_than=ctx.user, targets=keys)
-    phases = {i.key: (p.name if (p := svc.workflow.phase_for_status(i.status)) else i.status) for i in mine}
+    phases = {i.key: (p.name if (p := svc.templates.phase_of(i)) else i.status) for i in mine}  # its own names
     said = {c.id: c.body_text for i in mine for c in i.comments}
     found = [*memory.others_changes(others, lambda actor: _name(ctx, actor), said),
              *ticket_memory.comment_changes(mine, seen, skip),

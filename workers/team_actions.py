@@ -106,7 +106,7 @@ def escalate(origin: dict[str, Any], key: str, to: dict[str, Any] | None = None,
 def _plan(ctx: JobContext, me: Person, to: dict[str, Any] | None, reason: str | None,
           issue: Issue) -> EscalationPlan:
     svc = ctx.services
-    priorities = svc.workflow.priorities
+    priorities = svc.workflow_for(issue).priorities
     if to is None:
         target, why = default_target(svc.team, me, level_of(issue.priority, priorities))
     else:

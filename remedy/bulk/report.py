@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from remedy.jira.models import Issue
@@ -61,8 +61,12 @@ def to_markdown(rows: Sequence[Row], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(rows: Sequence[Row], target: float) -> str:
+def summary(rows: Sequence[Row], targets: Mapping[str, float]) -> str:
+    """``targets``: each ticket's compliance target (its own template's last ring threshold)."""
     measured = [r for r in rows if r.percent is not None]
-    behind = [r for r in measured if r.percent is not None and r.percent < target]
+    behind = [r for r in measured if r.percent is not None and r.percent < targets[r.ticket]]
+    goals = sorted({targets[r.ticket] for r in rows}, reverse=True)
+    below = (f"{goals[0]:g}%" if len(goals) == 1 else "their target (" + " / ".join(f"{g:g}%" for g in goals) + ")"
+             if goals else "target")
     return (f"{len(rows)} ticket{'s' if len(rows) != 1 else ''}, {len(measured)} measured, "
-            f"{len(behind)} below {target:g}%")
+            f"{len(behind)} below {below}")

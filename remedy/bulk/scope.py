@@ -25,11 +25,12 @@ from remedy.remediation import store as remediation_store
 from remedy.remediation.facts import facts_from_issue
 from remedy.remediation.progress import Progress, measure_progress
 from remedy.team import Directory
-from remedy.workflow import WorkflowTemplate
+from remedy.workflow.templates import Workflows, open_phases
 
 MAX_TICKETS = 1000  # Jira's bulk transition cap; a bigger scope is a query to narrow, not a job to run
 VARIABLES = ("assignee", "phase", "compliance")
 _VARIABLE = re.compile(r"\{(\w+)\}")
+MINE = "your open tickets"
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def _epic_jql(epic: str) -> str:
 
 
 def scope_query(scope: Mapping[str, Any], user: str, db: Database, team: Directory,
-                workflow: WorkflowTemplate) -> tuple[str, str]:
+                templates: Workflows) -> tuple[str, str]:
     """(JQL, how to name it) for a parsed :class:`remedy.commands.Scope` (as JSON)."""
     kind = scope.get("kind") or "default"
     if kind == "keys":
@@ -60,9 +61,9 @@ def scope_query(scope: Mapping[str, Any], user: str, db: Database, team: Directo
     if person is None or not person.jira_account_id:
         raise UserError("I don't know your Jira account, so I can't find your tickets: name them, use "
                         '`epic KEY` or `jql "…"`, or set a focus with `focus epic CPE-123`.')
-    open_statuses = [p.jira_status for p in workflow.phases[:-1]]
+    open_statuses = templates.statuses(open_phases)  # every template's; resolve keeps each ticket's own
     jql = f"assignee = {quote(person.jira_account_id)} AND {in_list('status', open_statuses)} ORDER BY key ASC"
-    return jql, "your open tickets"
+    return jql, MINE
 
 
 def find(jira: JiraClient, jql: str, describe: str, explicit: list[str] | None = None) -> Resolved:
@@ -81,18 +82,23 @@ def find(jira: JiraClient, jql: str, describe: str, explicit: list[str] | None =
 
 
 def resolve(jira: JiraClient, scope: Mapping[str, Any], user: str, db: Database, team: Directory,
-            workflow: WorkflowTemplate) -> Resolved:
-    jql, describe = scope_query(scope, user, db, team, workflow)
+            templates: Workflows) -> Resolved:
+    jql, describe = scope_query(scope, user, db, team, templates)
     explicit = [str(k) for k in scope.get("keys") or []] if scope.get("kind") == "keys" else None
-    return find(jira, jql, describe, explicit)
+    found = find(jira, jql, describe, explicit)
+    if describe != MINE:
+        return found
+    # Open by its own template: another template's open status is not this ticket's.
+    return Resolved([i for i in found.issues if templates.in_phases(i, open_phases)], describe)
 
 
 def epic_stories(jira: JiraClient, epic: str) -> list[Issue]:
     return find(jira, _epic_jql(epic), f"epic {epic}").issues
 
 
-def phase_of(issue: Issue, workflow: WorkflowTemplate) -> str:
-    phase = workflow.phase_for_status(issue.status)
+def phase_of(issue: Issue, templates: Workflows) -> str:
+    """The phase as the ticket's own template names it; the Jira status for one it doesn't know."""
+    phase = templates.phase_of(issue)
     return phase.name if phase else issue.status
 
 
@@ -127,7 +133,7 @@ def fill(body: str, values: Mapping[str, str]) -> str:
     return _VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), body)
 
 
-def values_for(issue: Issue, workflow: WorkflowTemplate, progress: Progress | None) -> dict[str, str]:
+def values_for(issue: Issue, templates: Workflows, progress: Progress | None) -> dict[str, str]:
     return {"assignee": issue.assignee.display_name if issue.assignee else "unassigned",
-            "phase": phase_of(issue, workflow),
+            "phase": phase_of(issue, templates),
             "compliance": f"{progress.percent:.1f}%" if progress is not None else "n/a"}

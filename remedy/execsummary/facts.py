@@ -18,7 +18,7 @@ from remedy.insights.model import Risk
 from remedy.jira.models import Issue
 from remedy.remediation.store import aware
 from remedy.updates.history import phase_day, phase_start
-from remedy.workflow.template import WorkflowTemplate
+from remedy.workflow.templates import Workflows
 
 PERIODS = {"week": 7, "month": 30, "quarter": 91}
 
@@ -56,17 +56,24 @@ class ExecFacts:
         return sum(c.compliant for c in self.coverage), sum(c.with_app for c in self.coverage)
 
 
-def _phases(issues: list[Issue], workflow: WorkflowTemplate) -> list[tuple[str, int]]:
-    counted = Counter(phase.name if (phase := workflow.phase_for_status(i.status)) else None for i in issues)
-    shown = [(p.name, counted[p.name]) for p in workflow.phases if counted[p.name]]
+def _phases(issues: list[Issue], templates: Workflows) -> list[tuple[str, int]]:
+    """Tickets per phase, each named by its own template; phases at the same step of their templates
+    side by side (the default's first), in workflow order."""
+    counted = Counter(phase.name if (phase := templates.phase_of(i)) else None for i in issues)
+    order: dict[str, tuple[int, int]] = {}
+    for t_no, template in enumerate(templates.all()):
+        for p_no, p in enumerate(template.phases):
+            order.setdefault(p.name, (p_no, t_no))
+    shown = [(name, counted[name]) for name in sorted(order, key=order.__getitem__) if counted[name]]
     other = counted[None]
     return shown + ([("Other status", other)] if other else [])
 
 
-def _in_phase(db: Database, open_issues: list[Issue], workflow: WorkflowTemplate,
+def _in_phase(db: Database, open_issues: list[Issue], templates: Workflows,
               now: datetime) -> list[tuple[str, str, int]]:
     found = []
     for issue in open_issues:
+        workflow = templates.for_issue(issue)
         phase = workflow.phase_for_status(issue.status)
         if phase is None:
             continue
@@ -97,14 +104,15 @@ def _decisions(db: Database, keys: set[str], start: datetime, now: datetime) -> 
                        and r.status in ("go", "no-go", "hold"))
 
 
-def build(db: Database, workflow: WorkflowTemplate, scope: str, period: str, issues: list[Issue],
+def build(db: Database, templates: Workflows, scope: str, period: str, issues: list[Issue],
           gathered: Gathered, risks: list[Risk], now: datetime) -> ExecFacts:
-    """``issues``: the scope's tickets, open and closed; ``gathered``: what `risks` reads for the open ones."""
+    """``issues``: the scope's tickets, open and closed, each counted in its own template's phases;
+    ``gathered``: what `risks` reads for the open ones."""
     start = now - timedelta(days=PERIODS[period])
     open_issues = [i for i in issues if not i.is_done]
     coverage = [Coverage(r.issue.key, r.issue.summary, r.count.compliant, r.count.total_with_app, r.target)
                 for r in gathered.inputs.rollouts]
     met, missed = _sla(issues, start, now)
-    return ExecFacts(scope, period, start, now, _phases(issues, workflow), coverage,
-                     _in_phase(db, open_issues, workflow, now), met, missed, risks,
+    return ExecFacts(scope, period, start, now, _phases(issues, templates), coverage,
+                     _in_phase(db, open_issues, templates, now), met, missed, risks,
                      _decisions(db, {i.key for i in issues}, start, now), list(gathered.notes))

@@ -26,6 +26,7 @@ from remedy.remediation.measure import measure
 from remedy.remediation.store import aware
 from remedy.services import Services
 from remedy.tickets import memory as ticket_memory
+from remedy.workflow.templates import open_phases, rolling_phases
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,11 @@ class Gathered:
 
 
 def open_issues(svc: Services) -> list[Issue]:
-    """Open tickets in any phase of the workflow but the last (done)."""
-    statuses = [p.jira_status for p in svc.workflow.phases[:-1]]
-    return [i for i in svc.jira.search(in_list("status", statuses) + " ORDER BY key ASC") if not i.is_done]
+    """Open tickets in any phase but the last (done) of the template each follows: the search asks
+    for the open statuses of every template, then each ticket is judged by its own."""
+    templates = svc.templates
+    found = svc.jira.search(in_list("status", templates.statuses(open_phases)) + " ORDER BY key ASC")
+    return [i for i in found if not i.is_done and templates.in_phases(i, open_phases)]
 
 
 def gather(svc: Services, issues: list[Issue], now: datetime) -> Gathered:
@@ -51,11 +54,9 @@ def gather(svc: Services, issues: list[Issue], now: datetime) -> Gathered:
 
 
 def _rolling(svc: Services, issues: list[Issue]) -> list[Issue]:
-    names = [p.name for p in svc.workflow.phases]
-    statuses = {p.jira_status.casefold()
-                for p in svc.workflow.phases[names.index(svc.workflow.pilot_phase):-1]}
-    # Epics and sub-tasks share their stories' statuses but remediate nothing themselves.
-    return [i for i in issues if i.status.casefold() in statuses
+    """From its template's pilot phase on, short of done. Epics and sub-tasks share their stories'
+    statuses but remediate nothing themselves."""
+    return [i for i in issues if svc.templates.in_phases(i, rolling_phases)
             and i.issue_type.casefold() not in ("epic", "sub-task", "subtask")]
 
 
@@ -72,8 +73,8 @@ def _rollouts(svc: Services, issues: list[Issue]) -> tuple[list[Rollout], list[s
         counts: list[ComplianceCount] = parallel([_measure(svc, facts) for _, facts in readable])
     except JamfError as exc:
         return [], [*notes, f"compliance not checked: Jamf is unavailable ({exc})"], False
-    target = svc.workflow.rings[-1].threshold
-    return [Rollout(issue, count, target, _first_measure(svc, facts), _next_ring(svc, issue.key))
+    targets = svc.templates.targets([issue for issue, _ in readable])  # each ticket's own last ring
+    return [Rollout(issue, count, targets[issue.key], _first_measure(svc, facts), _next_ring(svc, issue.key))
             for (issue, facts), count in zip(readable, counts, strict=True)], notes, True
 
 

@@ -25,13 +25,15 @@ def _plannable(issue: Issue) -> bool:
 def tickets(services: Services, account_id: str) -> list[Ticket]:
     """The Jira account's open tickets, highest priority first, each with its rollout stage."""
     found = services.jira.search(f"assignee = {quote(account_id)}", fields=PRIORITY_FIELDS)
-    ranked = rank_issues(services, [issue for issue in found if _plannable(issue)])
+    plannable = {issue.key: issue for issue in found if _plannable(issue)}
+    ranked = rank_issues(services, list(plannable.values()))
     out: list[Ticket] = []
     for r in ranked:
         key = r.facts.key
         known = remediations.load(services.db, key)
         waiting = bool(decisions.pending_for(services.db, key))
-        phase = services.workflow.phase(r.facts.phase) if r.facts.phase else None
+        # The phase by the ticket's own template, whose steps the plan offers.
+        phase = services.templates.phase_of(plannable[key])
         out.append(Ticket(key, r.facts.summary, phase, rollout_stage(known, waiting)))
     return out
 

@@ -80,15 +80,15 @@ def find_active(services: Services, account_id: str) -> list[Issue]:
     found = [i for i in services.jira.search(f"assignee = {quote(account_id)}", fields=PRIORITY_FIELDS)
              if not i.is_done and i.issue_type.casefold() not in _NOT_REMEDIATIONS]
     recorded = _recorded(services, [i.key for i in found])
-    first = services.workflow.phases[0]
-    active = [i for i in found if i.key in recorded or _started(services.workflow, i, first.name)]
+    active = [i for i in found if i.key in recorded or _started(services.workflow_for(i), i)]
     by_key = {i.key: i for i in active}
     return [by_key[r.facts.key] for r in rank_issues(services, active)]
 
 
-def _started(workflow: WorkflowTemplate, issue: Issue, first: str) -> bool:
+def _started(workflow: WorkflowTemplate, issue: Issue) -> bool:
+    """In a phase of its own template after the first."""
     phase = workflow.phase_for_status(issue.status)
-    return phase is not None and phase.name != first
+    return phase is not None and phase.name != workflow.phases[0].name
 
 
 def _recorded(services: Services, keys: Sequence[str]) -> set[str]:
@@ -112,11 +112,12 @@ def describe(services: Services, issue: Issue, today: date) -> ActiveRemediation
     """Phase, key number, next action and risk flags of one ticket, from remedy's records only."""
     known = store.load(services.db, issue.key)
     waiting = bool(decisions.pending_for(services.db, issue.key))
-    phase = services.workflow.phase_for_status(issue.status)
+    workflow = services.workflow_for(issue)  # its own phases and, before a ring plan is recorded, target
+    phase = workflow.phase_for_status(issue.status)
     nexts = steps(Ticket(issue.key, issue.summary, phase, rollout_stage(known, waiting)))
     fleet = measure.latest_for(services.db, issue, known)
     number, failures = _number(services, known, fleet)
-    target = known.rings[-1].threshold if known and known.rings else services.workflow.rings[-1].threshold
+    target = known.rings[-1].threshold if known and known.rings else workflow.rings[-1].threshold
     percent = 100.0 * fleet.compliant / fleet.total if fleet and fleet.total else None
     flags = [*_due_flags(issue.due_date, today, percent, target)]
     blockers = open_blockers(issue)

@@ -61,18 +61,20 @@ def _level(workflow: WorkflowTemplate, jira_name: str) -> str:
                 jira_name)
 
 
-def overrides(services: Services, keys: Sequence[str], now: datetime) -> dict[str, Override]:
-    """The override that counts now for each ticket that has one."""
-    if not keys:
+def overrides(services: Services, issues: Sequence[Issue], now: datetime) -> dict[str, Override]:
+    """The override that counts now for each ticket that has one, its level as the ticket's own
+    template maps Jira priorities to P1..P4."""
+    if not issues:
         return {}
-    query = (select(PriorityOverride).where(PriorityOverride.ticket_key.in_(keys))
+    own = {issue.key: services.workflow_for(issue) for issue in issues}
+    query = (select(PriorityOverride).where(PriorityOverride.ticket_key.in_(list(own)))
              .order_by(PriorityOverride.id.desc()))
     found: dict[str, list[Override]] = {}
     with services.db.session() as s:
         for row in s.scalars(query):
             person = services.team.by_slack_id(row.slack_user_id)
             found.setdefault(row.ticket_key, []).append(Override(
-                ticket_key=row.ticket_key, level=_level(services.workflow, row.priority), reason=row.reason,
+                ticket_key=row.ticket_key, level=_level(own[row.ticket_key], row.priority), reason=row.reason,
                 by=person.name if person else f"<@{row.slack_user_id}>",
                 created_at=aware(row.created_at) or now, expires_at=aware(row.expires_at)))
     chosen = {key: current_override(rows, now) for key, rows in found.items()}
@@ -85,10 +87,10 @@ def rank_issues(services: Services, issues: Sequence[Issue], rules: PriorityRule
     rules = rules or load_priority_rules(services.settings.REMEDY_CONFIG_DIR)
     now = services.clock()
     keys = [issue.key for issue in issues]
-    behind, chosen = exposure(services, keys), overrides(services, keys, now)
+    behind, chosen = exposure(services, keys), overrides(services, issues, now)
     ranked = []
     for issue in issues:
-        facts = facts_for(issue, behind.get(issue.key), services.workflow)
+        facts = facts_for(issue, behind.get(issue.key), services.workflow_for(issue))  # its own phase names
         ranked.append(Ranked(facts, score(facts, rules, now.date()), chosen.get(issue.key)))
     return order(ranked, rules)
 
