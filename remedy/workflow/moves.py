@@ -148,7 +148,9 @@ def move(jira: JiraClient, key: str, target_name: str, templates: WorkflowTempla
     issue, allowed = read_for_move(jira, key)
     workflow = templates.for_issue(issue) if isinstance(templates, Workflows) else templates
     wanted = workflow.pilot_phase if target_name == PILOT else target_name
-    target = workflow.phase(wanted)
+    # People type the canonical phases, which are the default's Jira statuses: a team template that
+    # renames a phase ("Canary" for Pilot) is reached through the Jira status it keeps.
+    target = workflow.phase(wanted) or workflow.phase_for_status(wanted)
     if target is None:
         names = ", ".join(p.name for p in workflow.phases)
         raise UserError(f"“{wanted}” is not a phase of {issue.key}'s workflow “{workflow.name}” ({names}).")

@@ -292,3 +292,12 @@ def test_a_priority_override_uses_the_tickets_own_mapping(sandbox: Sandbox, tmp_
         assert "P1" in queue and "override" in queue.lower(), queue
     finally:
         rt.stop()
+
+
+def test_moving_to_a_canonical_phase_reaches_the_teams_renamed_one(world: World) -> None:
+    """`move CPE-3445 to verify`: fast-lane calls Jira's Verify "Sign-off"; the move gets there and says so."""
+    answer = _text(world.rt, "move CPE-3445 to verify")
+    assert answer.startswith("✅") and "Sign-off" in answer, answer
+    assert world.rt.sandbox.jira_state.status_of("CPE-3445") == "Verify"
+    back = _text(world.rt, "move CPE-3445 to rollout")
+    assert back.startswith("✅") and "Broad" in back, back
