@@ -4,23 +4,10 @@ runs again: the crash point is recreated by putting the job's action records bac
 
 from __future__ import annotations
 
-from rq.job import Job
-from rq.serializers import JSONSerializer
-from sqlalchemy import update
-
 from remedy.audit import verify
-from remedy.db.models import Action
 from remedy_cli.embedded import Runtime
+from tests.crash import crash_and_rerun
 from tests.slackview import only_thread
-
-
-def _crash_and_rerun(rt: Runtime, job_id: str) -> None:
-    with rt.services.db.session() as s:
-        s.execute(update(Action).where(Action.idempotency_key.startswith(job_id))
-                  .values(status="pending", external_id=None))
-    job = Job.fetch(job_id, connection=rt.services.redis, serializer=JSONSerializer)
-    rt.services.queue.rq.enqueue_call(job.func_name, kwargs=job.kwargs, job_id=job.id)
-    rt.drain()
 
 
 def test_comment_rerun_after_crash_posts_nothing_twice(runtime: Runtime) -> None:
@@ -29,7 +16,7 @@ def test_comment_rerun_after_crash_posts_nothing_twice(runtime: Runtime) -> None
     sent = runtime.slash('comment CPE-3222 "Rollback tested on 3 Macs"')
     runtime.drain()
     job_id = sent.ack_text.split("`")[-2]
-    _crash_and_rerun(runtime, job_id)
+    crash_and_rerun(runtime, job_id)
     assert len(jira.comments("CPE-3222")) == before + 1
     replies = [m for m in only_thread(slack)[1:] if "commented on" in m.text]
     assert len(replies) == 1
@@ -41,7 +28,7 @@ def test_move_rerun_after_crash_creates_no_twin_subtask(runtime: Runtime) -> Non
     sent = runtime.slash("move CPE-3301 to plan")
     runtime.drain()
     job_id = sent.ack_text.split("`")[-2]
-    _crash_and_rerun(runtime, job_id)
+    crash_and_rerun(runtime, job_id)
     summaries = [s.summary for s in jira.subtasks("CPE-3301")]
     assert summaries.count("Draft rollout timeline") == 1
     assert summaries.count("Prepare user communication") == 1

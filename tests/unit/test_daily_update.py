@@ -12,18 +12,17 @@ import re
 from typing import Any
 
 from PIL import Image
-from rq.job import Job
-from rq.serializers import JSONSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from remedy.audit import verify
-from remedy.db.models import Action, AuditEvent, ComplianceSnapshot
+from remedy.db.models import AuditEvent, ComplianceSnapshot
 from remedy.remediation import store
 from remedy.sandbox.slack_records import Message
 from remedy.slack.mrkdwn import escape
 from remedy.updates.chart import PNG_SIGNATURE, compliance_chart
 from remedy.updates.wording import templates
 from remedy_cli.embedded import Runtime, Sent
+from tests.crash import crash_and_rerun
 from tests.slackview import block_texts, button, only_thread
 
 SARAH = "U02SARAH"
@@ -98,17 +97,6 @@ def _from_update(text: str) -> tuple[tuple[int, int, str], dict[str, tuple[int, 
     rings = {label: (int(ok), int(total), rate) for label, rate, ok, total in found}
     return (int(fleet[1]), int(fleet[2]), fleet[3]), rings
 
-
-def _crash_and_rerun(rt: Runtime, job_id: str) -> None:
-    """What a worker killed right after its writes leaves: the job's action records back to pending,
-    and the same job run again (tests/unit/test_crash_points.py)."""
-    with rt.services.db.session() as s:
-        s.execute(update(Action).where(Action.idempotency_key.startswith(job_id))
-                  .values(status="pending", external_id=None))
-    job = Job.fetch(job_id, connection=rt.services.redis, serializer=JSONSerializer)
-    assert job.func_name is not None
-    rt.services.queue.rq.enqueue_call(job.func_name, kwargs=job.kwargs, job_id=job.id)
-    rt.drain()
 
 
 # -- the update ---------------------------------------------------------------------------------------------
@@ -277,7 +265,7 @@ def test_a_rerun_after_a_crash_posts_comments_and_uploads_nothing_twice(runtime:
     with runtime.services.db.session() as s:
         snapshots = s.scalar(select(func.count()).select_from(ComplianceSnapshot))
 
-    _crash_and_rerun(runtime, job_id)
+    crash_and_rerun(runtime, job_id)
     assert (len(_daily_comments(runtime)), len(_updates(runtime)), len(_files(runtime))) == counts
     with runtime.services.db.session() as s:
         assert s.scalar(select(func.count()).select_from(ComplianceSnapshot)) == snapshots

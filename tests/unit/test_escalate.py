@@ -23,8 +23,8 @@ from remedy.sandbox.slack_state import user_object
 from remedy.team import TeamConfigError, load_directory
 from remedy.team.escalation import default_target, priority_raise, take_turn
 from remedy_cli.embedded import Runtime, Sent
+from tests.crash import crash_and_rerun
 from tests.slackview import block_texts
-from tests.unit.test_crash_points import _crash_and_rerun
 
 ALICE, SARAH, JSMITH, JDOE = "U01ALICE", "U02SARAH", "U03JSMITH", "U04JDOE"
 ACCOUNT = {"alice": "5b10a2844c20165700ede21a", "sarah": "5b10ac8d82e05b22cc7d4ef5",
@@ -182,7 +182,7 @@ def test_crashed_escalation_rerun_sends_nothing_twice(runtime: Runtime) -> None:
     jira, slack = runtime.sandbox.jira_state, runtime.sandbox.slack_state
     sent = runtime.slash("escalate CPE-3301 sarah because vendor silent")
     runtime.drain()
-    _crash_and_rerun(runtime, sent.ack_text.split("`")[-2])
+    crash_and_rerun(runtime, sent.ack_text.split("`")[-2])
     assert len(slack.dms_to("sarah")) == 1 and len(_remedy_comments(runtime, "CPE-3301")) == 1
     assert len(_replies(runtime, "escalated")) == 1 and len(_events(runtime, "team.escalate")) == 1
     with runtime.services.db.session() as s:

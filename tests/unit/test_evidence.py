@@ -17,7 +17,8 @@ from remedy.audit import verify
 from remedy.db.models import AuditEvent
 from remedy.updates.chart import PNG_SIGNATURE
 from remedy_cli.embedded import Runtime
-from tests.unit.test_daily_update import HOUR, _crash_and_rerun, _rolled_to_phase1, _run
+from tests.crash import crash_and_rerun
+from tests.unit.test_daily_update import HOUR, _rolled_to_phase1, _run
 
 ZIP_NAME = "CPE-3222-evidence-"
 
@@ -82,7 +83,7 @@ def test_a_rerun_after_a_crash_shares_and_attaches_nothing_twice(runtime: Runtim
     sent = runtime.slash("evidence CPE-3222")
     runtime.drain()
     job_id = sent.ack_text.split("`")[-2]
-    _crash_and_rerun(runtime, job_id)
+    crash_and_rerun(runtime, job_id)
     slack, jira = _packs(runtime)
     assert len(slack) == 1 and len(jira) == 1 and verify(runtime.services.db).ok
 

@@ -14,17 +14,16 @@ from typing import Any
 
 import pytest
 import yaml
-from rq.job import Job
-from rq.serializers import JSONSerializer
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from remedy.commands import Help, parse_button
-from remedy.db.models import Action, AuditEvent
+from remedy.db.models import AuditEvent
 from remedy.sandbox.run import HOME_CHANNEL, Sandbox
 from remedy.sandbox.seed import BOT_ACCOUNT_ID
 from remedy.sandbox.slack_records import Channel, Message
 from remedy.slack.home_view import DM_PAGE_SIZE, active_remediations, active_remediations_blocks
 from remedy_cli.embedded import Runtime
+from tests.crash import crash_and_rerun
 from tests.slackview import block_texts, button, buttons, only_thread
 
 ALICE, SARAH, JSMITH, JDOE = "U01ALICE", "U02SARAH", "U03JSMITH", "U04JDOE"
@@ -69,16 +68,6 @@ def _notices(rt: Runtime) -> list[dict[str, Any]]:
                                                 .order_by(AuditEvent.seq))]
 
 
-def _crash_and_rerun(rt: Runtime, job_id: str) -> None:
-    """What a worker killed after its last call leaves behind: the job's action records pending,
-    the job run again (as in test_crash_points)."""
-    with rt.services.db.session() as s:
-        s.execute(update(Action).where(Action.idempotency_key.startswith(job_id))
-                  .values(status="pending", external_id=None))
-    job = Job.fetch(job_id, connection=rt.services.redis, serializer=JSONSerializer)
-    rt.services.queue.rq.enqueue_call(job.func_name, kwargs=job.kwargs, job_id=job.id)
-    rt.drain()
-
 
 # -- stakeholder notifications ---------------------------------------------------------------------
 
@@ -111,8 +100,8 @@ def test_a_move_tells_the_stakeholder_channel_and_each_watcher_once(announced: R
 def test_a_rerun_of_the_move_after_a_crash_sends_nothing_twice(announced: Runtime) -> None:
     _watched_by_everyone(announced)
     job_id = _job_id(announced, "move CPE-3301 to plan")
-    _crash_and_rerun(announced, job_id)  # the rerun finds the ticket moved and its messages posted
-    _crash_and_rerun(announced, job_id)
+    crash_and_rerun(announced, job_id)  # the rerun finds the ticket moved and its messages posted
+    crash_and_rerun(announced, job_id)
     assert len(only_thread(announced.sandbox.slack_state, STAKE)) == 2
     for who in (SARAH, JSMITH, JDOE):
         assert len(_dms(announced, who, "moved")) == 1

@@ -8,13 +8,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rq.job import Job
-from rq.serializers import JSONSerializer
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from remedy.audit import verify
-from remedy.db.models import Action, AuditEvent
+from remedy.db.models import AuditEvent
 from remedy_cli.embedded import Runtime, Sent
+from tests.crash import crash_and_rerun
 from tests.slackview import block_texts, only_thread
 from tests.unit.test_exceptions import _rolled_to_phase1
 
@@ -40,15 +39,6 @@ def _events(rt: Runtime, *actions: str) -> list[AuditEvent]:
         s.expunge_all()
         return rows
 
-
-def _crash_and_rerun(rt: Runtime, job_id: str) -> None:
-    """The worker died after the job's effects, before it was marked done: RQ runs the same job again."""
-    with rt.services.db.session() as s:
-        s.execute(update(Action).where(Action.idempotency_key.startswith(job_id))
-                  .values(status="pending", external_id=None))
-    job = Job.fetch(job_id, connection=rt.services.redis, serializer=JSONSerializer)
-    rt.services.queue.rq.enqueue_call(job.func_name, kwargs=job.kwargs, job_id=job.id)
-    rt.drain()
 
 
 def _thread_texts(rt: Runtime) -> list[str]:
@@ -83,7 +73,7 @@ def test_reads_are_audited_once_and_answered_in_the_thread(runtime: Runtime) -> 
 
     posted = len(thread)
     for job_id in (compliance_job, exceptions_job, status_job):
-        _crash_and_rerun(runtime, job_id)
+        crash_and_rerun(runtime, job_id)
     assert len(_events(runtime, *READS)) == 3  # a rerun neither audits nor answers in the thread again
     assert len(_thread_texts(runtime)) == posted
     assert verify(runtime.services.db).ok
@@ -93,7 +83,7 @@ def test_compliance_gaps_is_audited_once(runtime: Runtime) -> None:
     answer, job_id = _slash(runtime, "compliance gaps")
     head = re.search(r"(\d+) urgent, (\d+) more, of (\d+) in rollout", answer)
     assert head is not None and head.group(1) == "2", answer
-    _crash_and_rerun(runtime, job_id)
+    crash_and_rerun(runtime, job_id)
     (event,) = _events(runtime, "read.compliance_gaps")
     data: dict[str, Any] = event.data
     assert (event.actor, data["urgent"], data["target_percent"]) == (ALICE, ["CPE-3445", "CPE-3222"], 95)

@@ -11,16 +11,15 @@ from typing import Any
 
 import pytest
 from icalendar import Calendar
-from rq.job import Job
-from rq.serializers import JSONSerializer
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from remedy.commands.model import When
-from remedy.db.models import Action, AuditEvent, Discussion, SlackThread
+from remedy.db.models import AuditEvent, Discussion, SlackThread
 from remedy.errors import UserError
 from remedy.sandbox.slack_records import Message, UploadedFile
 from remedy.team.when import Local, outside_hours, resolve
 from remedy_cli.embedded import Runtime, Sent
+from tests.crash import crash_and_rerun
 from tests.slackview import block_texts, only_thread
 
 CHANNEL, GENERAL = "C0CPETEAM", "C0GENERAL"
@@ -39,16 +38,6 @@ def _run(rt: Runtime, text: str, user: str = "U01ALICE") -> tuple[Sent, str]:
 def _job_id(sent: Sent) -> str:
     return sent.ack_text.split("`")[-2]
 
-
-def _crash_and_rerun(rt: Runtime, job_id: str) -> None:
-    """As tests/unit/test_crash_points: every side effect left "maybe done" (a SIGKILL right after each
-    service answered), then RQ runs the same job again."""
-    with rt.services.db.session() as s:
-        s.execute(update(Action).where(Action.idempotency_key.startswith(job_id))
-                  .values(status="pending", external_id=None))
-    job = Job.fetch(job_id, connection=rt.services.redis, serializer=JSONSerializer)
-    rt.services.queue.rq.enqueue_call(job.func_name, kwargs=job.kwargs, job_id=job.id)
-    rt.drain()
 
 
 def _ics_files(rt: Runtime) -> list[UploadedFile]:
@@ -113,7 +102,7 @@ def test_invitation_reaches_thread_dms_and_jira_once(runtime: Runtime) -> None:
     [audited] = _events(runtime, "team.schedule")
     assert audited.target == "CPE-3222" and audited.data["start"] == "2026-11-26T14:00:00+00:00"
 
-    _crash_and_rerun(runtime, _job_id(sent))
+    crash_and_rerun(runtime, _job_id(sent))
     assert len(_ics_files(runtime)) == 3 and len(slack.files) == 3
     assert [len(_dm_texts(runtime, who)) for who in ("sarah", "john.smith")] == [2, 2]
     assert len([m for m in only_thread(slack) if "scheduled a discussion" in m.text]) == 1
@@ -247,7 +236,7 @@ def test_sync_posts_the_measured_numbers_under_the_home_message_once(runtime: Ru
     assert audited.data["compliance"]["compliant_macs"] == expected.compliant
     assert audited.data["worded_by_model"] == ["next", "status"]  # the model's words, checked against the facts
 
-    _crash_and_rerun(runtime, _job_id(sent))
+    crash_and_rerun(runtime, _job_id(sent))
     assert len([m for m in only_thread(slack) if "Status of" in m.text]) == 1
     assert len(_events(runtime, "team.sync")) == 1
 
