@@ -7,7 +7,7 @@ from typing import Any
 from remedy.errors import UserError
 from remedy.parallel import parallel
 from remedy.remediation import rings, store
-from remedy.remediation.exceptions import PAGE_SIZE, DeviceException, explain, flagged, package_mb
+from remedy.remediation.exceptions import PAGE_SIZE, DeviceException, explain, package_mb
 from remedy.remediation.facts import facts_from_issue
 from remedy.remediation.progress import Progress, compliance_text, keep, measure_early, measured
 from remedy.remediation.rings import FleetCounts
@@ -66,7 +66,7 @@ def exceptions(origin: dict[str, Any], key: str, **_: Any) -> None:
         total = counts.flagged_total
         if total and start >= total:
             raise UserError(f"There are only {total} exceptions on *{key}*; that page is past the end.")
-        found = flagged(counts)[start:start + PAGE_SIZE]
+        found = counts.flagged[start:start + PAGE_SIZE]
         shown = explain(svc.jamf, found, policy.policy_id, package_mb(package.size), now) if found else []
         _answer_exceptions(ctx, key, page, counts, shown)
 

@@ -8,7 +8,7 @@ from typing import Any
 from remedy.audit import verify
 from remedy.parallel import parallel
 from remedy.remediation import rings, store
-from remedy.remediation.exceptions import EXCEPTION_LIMIT, DeviceException, explain, flagged, package_mb
+from remedy.remediation.exceptions import EXCEPTION_LIMIT, DeviceException, explain, package_mb
 from remedy.remediation.facts import facts_from_issue
 from remedy.remediation.report import ReportData, gather_records, markdown
 from remedy.remediation.store import RemediationView
@@ -48,10 +48,12 @@ def _exceptions(ctx: JobContext, known: RemediationView) -> tuple[list[DeviceExc
         return [], 0
     now = svc.clock()
     counts, package = parallel([
-        lambda: rings.count(svc.jamf, known.facts, known.rings, now, ("GENERAL", "APPLICATIONS", "STORAGE")),
+        # Only the ones the report explains are kept (failed first, oldest check-in first); totals are exact.
+        lambda: rings.count(svc.jamf, known.facts, known.rings, now, ("GENERAL", "APPLICATIONS", "STORAGE"),
+                            flagged_upto=EXCEPTION_LIMIT),
         lambda: svc.jamf.package(policy.package_id)])
-    found = flagged(counts)
-    return explain(svc.jamf, found[:EXCEPTION_LIMIT], policy.policy_id, package_mb(package.size), now), len(found)
+    shown = explain(svc.jamf, counts.flagged, policy.policy_id, package_mb(package.size), now)
+    return shown, counts.flagged_total
 
 
 def share_in_thread(ctx: JobContext, key: str, line: str, name: str, filename: str, content: bytes,

@@ -16,9 +16,9 @@ from datetime import datetime
 from remedy.jamf.client import JamfClient
 from remedy.jamf.models import PolicyRun
 from remedy.parallel import parallel
-from remedy.remediation.rings import Behind, Flagged, FleetCounts
+from remedy.remediation.rings import Behind, Flagged
 
-__all__ = ["EXCEPTION_LIMIT", "PAGE_SIZE", "DeviceException", "Flagged", "explain", "flagged", "package_mb"]
+__all__ = ["EXCEPTION_LIMIT", "PAGE_SIZE", "DeviceException", "Flagged", "explain", "package_mb"]
 
 PAGE_SIZE = 20
 EXCEPTION_LIMIT = 100  # a report lists this many with reasons (one history call each), then counts the rest
@@ -36,11 +36,6 @@ class DeviceException:
     last_contact: datetime | None
     reason: str
 
-
-def flagged(counts: FleetCounts) -> list[Flagged]:
-    """Failed first (they need a fix), then offline; oldest check-in first within each. All of them,
-    unless the count was told to keep fewer (``rings.count(flagged_upto=)``): its totals say how many."""
-    return counts.flagged
 
 
 def package_mb(size: str | None) -> float:
