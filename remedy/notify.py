@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from remedy.jira.models import Issue, JiraUser
-from remedy.parallel import parallel, started
+from remedy.parallel import later, parallel
 from remedy.queue import Origin
 from remedy.remediation.decisions import DecisionView
 from remedy.services import Services
@@ -65,8 +65,7 @@ Watchers = Callable[[], list[JiraUser] | None]  # the ticket's watchers, read wh
 def watchers_later(ctx: JobLike, key: str) -> Watchers:
     """Start reading ``key``'s watchers now, beside the job's own calls (a move does not change them),
     so the notification that follows the change waits for no Jira read of its own."""
-    read = started([partial(_quietly, f"read the watchers of {key}", partial(ctx.services.jira.watchers, key))])
-    return lambda: read()[0]
+    return later(partial(_quietly, f"read the watchers of {key}", partial(ctx.services.jira.watchers, key)))
 
 
 def notify_phase_change(ctx: JobLike, key: str, result: MoveResult, issue: Issue | None = None,

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 # Jira and Jamf both ask for a handful of concurrent connections per client at most.
 MAX_PARALLEL = 4
+T = TypeVar("T")
 
 
 def parallel(calls: Sequence[Callable[[], Any]]) -> list[Any]:
     """Results in call order; the first exception (in call order) is raised after all finished."""
     if len(calls) <= 1:
         return [call() for call in calls]
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(calls))) as pool:
-        futures = [pool.submit(call) for call in calls]
-        errors = [f.exception() for f in futures]
-    for error in errors:
-        if error is not None:
-            raise error
-    return [f.result() for f in futures]
+    return started(calls)()
 
 
 def started(calls: Sequence[Callable[[], Any]]) -> Callable[[], list[Any]]:
@@ -37,3 +32,9 @@ def started(calls: Sequence[Callable[[], Any]]) -> Callable[[], list[Any]]:
                 raise error
         return [f.result() for f in futures]
     return results
+
+
+def later(call: Callable[[], T]) -> Callable[[], T]:
+    """One call started now; the returned function waits for its result (or raises its exception)."""
+    results = started([call])
+    return lambda: results()[0]

@@ -17,7 +17,7 @@ from remedy.jamf.client import JamfClient
 from remedy.jamf.errors import JamfNotFound
 from remedy.jira.models import Issue
 from remedy.packages.checks import Validation
-from remedy.parallel import started
+from remedy.parallel import later
 from remedy.remediation import store
 from remedy.slack.mrkdwn import escape
 from remedy.workflow.moves import Gate
@@ -60,12 +60,11 @@ def gate(db: Database, jamf: JamfClient, early_for: str | None = None) -> Gate:
     """The ``package_validated`` exit check, for :func:`remedy.workflow.moves.move`. With ``early_for``
     (a command that always leaves Build & Test, like `deploy pilot`), that ticket's check starts now, its
     Jamf reads beside the move's Jira reads, and the move takes the answer when it gets there."""
-    early = started([lambda: package_failures(db, jamf, early_for)]) if early_for else None
+    early = later(lambda: package_failures(db, jamf, early_for)) if early_for else None
 
     def failures(issue: Issue) -> list[str]:
         if early is not None and issue.key == early_for:
-            found: list[str] = early()[0]
-            return found
+            return early()
         return package_failures(db, jamf, issue.key)
 
     return failures

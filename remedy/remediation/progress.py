@@ -8,12 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from remedy.db.session import Database
 from remedy.jamf import JamfClient
 from remedy.jamf.models import ComplianceCount
-from remedy.parallel import started
+from remedy.parallel import later
 from remedy.remediation import rings
 from remedy.remediation.facts import Facts
 from remedy.remediation.measure import (
@@ -92,14 +91,14 @@ class Early:
     """A measurement started by the remediation's recorded app and version while Jira is read."""
 
     facts: Facts
-    result: Callable[[], list[Any]]
+    result: Callable[[], Progress]
 
 
 def measure_early(jamf: JamfClient, db: Database, known: RemediationView | None, now: datetime) -> Early | None:
     """Start measuring what remedy recorded for the ticket (None when it recorded nothing)."""
     if known is None:
         return None
-    return Early(known.facts, started([lambda: measure_progress(jamf, db, known.facts, known, now)]))
+    return Early(known.facts, later(lambda: measure_progress(jamf, db, known.facts, known, now)))
 
 
 def measured(jamf: JamfClient, db: Database, facts: Facts, known: RemediationView | None, now: datetime,
@@ -107,7 +106,5 @@ def measured(jamf: JamfClient, db: Database, facts: Facts, known: RemediationVie
     """``early``'s measurement when the ticket still names the app and version it was started for (the
     usual case: a change of target is rare), else a measurement of what the ticket says now."""
     if early is not None and early.facts == facts:
-        found: Progress = early.result()[0]
-        return found
+        return early.result()
     return measure_progress(jamf, db, facts, known, now)
-
